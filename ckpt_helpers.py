@@ -1,0 +1,612 @@
+"""Helpers for the kit's notebooks on saving and loading PyTorch models.
+
+Each function is defined once here and imported by every lesson that uses it:
+
+- the model: ``Net`` (the classic two-layer network) and ``ReLUNet`` (the same layers with a
+  nonlinearity);
+- reproducibility: ``seed_everything``, ``choose_device``;
+- data and training: ``load_data``, ``make_loaders``, ``train``, ``evaluate``, ``plot_losses``;
+- looking at weights: ``state_dict_summary``, ``compare_state_dicts``,
+  ``assert_state_dicts_equal``;
+- exercises: ``make_student_notebook`` and ``check_notebook``, also as commands::
+
+      python -m ckpt_helpers check notebooks/01_define_the_net.ipynb   # a student checks answers
+      python -m ckpt_helpers student [--execute]                       # instructor: regenerate
+
+Importing this module does no work: matplotlib, tqdm, nbformat and pytest are imported inside the
+functions that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import io
+import random
+import re
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+if TYPE_CHECKING:  # only for type hints: these imports cost time and are not always needed
+    from matplotlib.figure import Figure
+    from nbformat import NotebookNode
+
+KIT_DIR = Path(__file__).resolve().parent
+DATA_DIR = KIT_DIR / "data"
+NOTEBOOKS_DIR = KIT_DIR / "notebooks"
+SOLUTIONS_DIR = NOTEBOOKS_DIR / "solutions"
+SANITIZE_FILE = KIT_DIR / "nbval_sanitize.cfg"
+
+N_FEATURES = 10  # inputs of Net (columns x0..x9 of data/*.csv)
+N_TARGETS = 10  # outputs of Net (columns y0..y9)
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+class Net(nn.Module):
+    """The classic network of the popular tutorial: two linear layers, nothing between them.
+
+    >>> Net()(torch.zeros(4, 10)).shape
+    torch.Size([4, 10])
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(10, 20)
+        self.fc2 = nn.Linear(20, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.fc1(x))
+
+
+class ReLUNet(Net):
+    """``Net`` with a ReLU between its layers: same parameters, same state_dict keys.
+
+    Two linear layers in a row equal one linear layer; the ReLU is what lets depth pay off.
+
+    >>> sorted(ReLUNet().state_dict()) == sorted(Net().state_dict())
+    True
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
+# --- reproducibility --------------------------------------------------------------------------
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python's, torch's (CPU and all GPUs) and, if it is imported, numpy's generators.
+
+    >>> seed_everything(0); a = torch.rand(1); seed_everything(0); torch.equal(a, torch.rand(1))
+    True
+    """
+    random.seed(seed)
+    torch.manual_seed(seed)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(seed)
+
+
+def choose_device() -> torch.device:
+    """The best device this machine has: CUDA, then Apple's MPS, then the CPU.
+
+    >>> choose_device().type in {"cuda", "mps", "cpu"}
+    True
+    """
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+# --- data and training ------------------------------------------------------------------------
+
+
+def load_data(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """Read ``data/{split}.csv`` and return ``(X, y)``, float32 tensors of shape ``(N, 10)``.
+
+    >>> X, y = load_data("val"); X.shape, y.shape
+    (torch.Size([128, 10]), torch.Size([128, 10]))
+    """
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', not {split!r}")
+    path = DATA_DIR / f"{split}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: recreate it with `python data/make_data.py`")
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]  # skip the header
+    rows = torch.tensor([[float(v) for v in line.split(",")] for line in lines])
+    return rows[:, :N_FEATURES].contiguous(), rows[:, N_FEATURES:].contiguous()
+
+
+def make_loaders(batch_size: int = 32, seed: int = 0) -> tuple[DataLoader, DataLoader]:
+    """Training loader (shuffled by its own seeded generator) and validation loader.
+
+    The shuffle order depends only on ``seed``, so two runs see the batches in the same order.
+
+    >>> train_loader, val_loader = make_loaders(); len(train_loader.dataset)
+    512
+    """
+    shuffle_rng = torch.Generator().manual_seed(seed)
+    train_loader = DataLoader(
+        TensorDataset(*load_data("train")), batch_size=batch_size, shuffle=True,
+        generator=shuffle_rng,
+    )
+    val_loader = DataLoader(TensorDataset(*load_data("val")), batch_size=batch_size)
+    return train_loader, val_loader
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def evaluate(model: nn.Module, loader: DataLoader, loss_fn: nn.Module | None = None) -> float:
+    """Mean loss (MSE by default) of ``model`` over ``loader``, in eval mode, without autograd.
+
+    The model's train/eval mode is restored afterwards.
+
+    >>> round(evaluate(Net(), make_loaders()[1]), 1) > 0
+    True
+    """
+    loss_fn = loss_fn if loss_fn is not None else nn.MSELoss()
+    device, was_training = _device_of(model), model.training
+    model.eval()
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for X, y in loader:
+            X, y = X.to(device), y.to(device)
+            total += loss_fn(model(X), y).item() * len(X)
+            count += len(X)
+    model.train(was_training)
+    return total / count
+
+
+def train(
+    model: nn.Module,
+    train_loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    *,
+    loss_fn: nn.Module | None = None,
+    val_loader: DataLoader | None = None,
+    progress: bool = True,
+) -> dict[str, list[float]]:
+    """Train for ``epochs`` epochs and return the loss history, one value per epoch.
+
+    Batches are moved to the device the model is on. ``history["train"]`` holds the mean
+    training loss of each epoch, ``history["val"]`` (with ``val_loader``) the validation loss
+    after it. The progress bar is a widget in Jupyter and text in a terminal;
+    ``progress=False`` silences it.
+
+    >>> model = Net(); opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    >>> len(train(model, make_loaders()[0], opt, epochs=2, progress=False)["train"])
+    2
+    """
+    from tqdm.auto import tqdm
+
+    loss_fn = loss_fn if loss_fn is not None else nn.MSELoss()
+    device = _device_of(model)
+    history: dict[str, list[float]] = {"train": []}
+    if val_loader is not None:
+        history["val"] = []
+    bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
+    for _ in bar:
+        model.train()
+        total, count = 0.0, 0
+        for X, y in train_loader:
+            X, y = X.to(device), y.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(X), y)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(X)  # .item(): a float, not a tensor holding the graph
+            count += len(X)
+        history["train"].append(total / count)
+        if val_loader is not None:
+            history["val"].append(evaluate(model, val_loader, loss_fn))
+        bar.set_postfix(loss=f"{history['train'][-1]:.4f}")
+    return history
+
+
+def plot_losses(
+    curves: Mapping[str, Sequence[float]], *, title: str = "", log_scale: bool = True
+) -> Figure:
+    """Plot loss curves (name -> one value per epoch) and return the figure.
+
+    A ``history`` from ``train`` is such a mapping; end a cell with the call to show the plot.
+
+    >>> fig = plot_losses({"train": [1.0, 0.5], "val": [1.1, 0.6]}); len(fig.axes)
+    1
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, values in curves.items():
+        ax.plot(range(1, len(values) + 1), values, label=name)
+    ax.set(xlabel="epoch", ylabel="loss", title=title)
+    if log_scale:
+        ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    plt.close(fig)  # returned, not shown twice: the cell's result displays it once
+    return fig
+
+
+# --- looking at weights -----------------------------------------------------------------------
+
+
+def _tensor_items(state_dict: Mapping[str, Any], name: str) -> dict[str, torch.Tensor]:
+    """The tensors of a model's state_dict, or a TypeError that says what to pass instead."""
+    if isinstance(state_dict, nn.Module):
+        raise TypeError(f"{name} is a model: pass its weights, `{name}.state_dict()`")
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"{name} must be a state_dict (a dict of tensors), not "
+                        f"{type(state_dict).__name__}")
+    for key, value in state_dict.items():
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(
+                f"{name}[{key!r}] is a {type(value).__name__}, not a tensor: pass a model's "
+                "state_dict (an optimizer's state_dict or a whole checkpoint nests its tensors; "
+                "pass the part that maps names to tensors, e.g. ckpt['model'])"
+            )
+    return dict(state_dict)
+
+
+def state_dict_summary(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """A table of a state_dict: one row per tensor (name, shape, dtype, device, bytes) + total.
+
+    >>> print(state_dict_summary(Net().state_dict()))
+    name              shape     dtype    device  bytes
+    fc1.weight        [20, 10]  float32  cpu       800
+    fc1.bias          [20]      float32  cpu        80
+    fc2.weight        [10, 20]  float32  cpu       800
+    fc2.bias          [10]      float32  cpu        40
+    total: 4 tensors                              1720
+    """
+    tensors = _tensor_items(state_dict, "state_dict")
+    rows = [("name", "shape", "dtype", "device", "bytes")]
+    for key, t in tensors.items():
+        rows.append((key, str(list(t.shape)), str(t.dtype).removeprefix("torch."),
+                     str(t.device), str(t.numel() * t.element_size())))
+    total = sum(t.numel() * t.element_size() for t in tensors.values())
+    rows.append((f"total: {len(tensors)} tensors", "", "", "", str(total)))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(w) if i < 4 else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def compare_state_dicts(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor]) -> list[str]:
+    """Every difference between two state_dicts: keys, shapes, dtypes, values. Empty if equal.
+
+    Values are compared exactly (``torch.equal``) on the CPU, so the same weights on two
+    devices count as equal.
+
+    >>> a = Net().state_dict(); b = {k: v.clone() for k, v in a.items()}
+    >>> compare_state_dicts(a, b)
+    []
+    >>> b["fc2.bias"] += 0.5; del b["fc1.bias"]; compare_state_dicts(a, b)
+    ['fc1.bias: only in a', 'fc2.bias: values differ (max abs difference 0.5)']
+    """
+    ta, tb = _tensor_items(a, "a"), _tensor_items(b, "b")
+    problems = [f"{k}: only in a" for k in ta if k not in tb]
+    problems += [f"{k}: only in b" for k in tb if k not in ta]
+    for key in (k for k in ta if k in tb):
+        x, y = ta[key].detach().cpu(), tb[key].detach().cpu()
+        if x.shape != y.shape:
+            problems.append(f"{key}: shape {list(x.shape)} vs {list(y.shape)}")
+        elif x.dtype != y.dtype:
+            problems.append(f"{key}: dtype {x.dtype} vs {y.dtype}")
+        elif not torch.equal(x, y):
+            diff = (x.double() - y.double()).abs().max().item() if x.numel() else 0.0
+            problems.append(f"{key}: values differ (max abs difference {diff:.4g})")
+    return problems
+
+
+def assert_state_dicts_equal(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor]) -> None:
+    """Raise ``AssertionError`` listing every difference unless the state_dicts are equal.
+
+    >>> sd = Net().state_dict(); assert_state_dicts_equal(sd, sd)
+    """
+    problems = compare_state_dicts(a, b)
+    if problems:
+        raise AssertionError("state_dicts differ:\n  " + "\n  ".join(problems))
+
+
+# --- exercises: student notebooks and the answer checker --------------------------------------
+# Conventions, kept by every instructor notebook in notebooks/solutions/:
+# - an exercise's answer cell holds its solution between SOLUTION_BEGIN and SOLUTION_END;
+# - the next code cell checks it and starts with "# Check: Exercise N - title"; it asserts on
+#   behaviour (files, shapes, reloaded predictions) and prints "Exercise N: passed" at the end.
+
+SOLUTION_BEGIN = "### BEGIN SOLUTION"
+SOLUTION_END = "### END SOLUTION"
+STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+_CHECK_LINE = re.compile(r"#\s*Check:\s*Exercise\s+(\d+)\s*(?:[-—:]\s*)?(.*)")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """Where an exercise lives in a notebook: its number, title and the ids of its two cells."""
+
+    number: int
+    title: str
+    answer_id: str
+    check_id: str
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    """The verdict on one exercise: ``passed``, and a sentence for the student."""
+
+    exercise: Exercise
+    passed: bool
+    message: str
+
+
+def find_exercises(nb: NotebookNode) -> list[Exercise]:
+    """The exercises of an instructor notebook, in order; ``ValueError`` if one is malformed.
+
+    >>> import nbformat; find_exercises(nbformat.v4.new_notebook())
+    []
+    """
+    exercises: list[Exercise] = []
+    answer = None  # the last solution cell not yet claimed by a check cell
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        match = _CHECK_LINE.match(cell.source.lstrip())
+        if match:
+            number = int(match.group(1))
+            if answer is None:
+                raise ValueError(f"the check of Exercise {number} has no answer cell before it")
+            exercises.append(Exercise(number, match.group(2).strip(), answer.id, cell.id))
+            answer = None
+        elif SOLUTION_BEGIN in cell.source:
+            if answer is not None:
+                raise ValueError(f"solution cell {answer.id} is not followed by a check cell")
+            answer = cell
+    if answer is not None:
+        raise ValueError(f"solution cell {answer.id} is not followed by a check cell")
+    return exercises
+
+
+def _blank_solutions(source: str) -> str:
+    """Replace each SOLUTION_BEGIN..SOLUTION_END region by the stub, at the same indent."""
+    out: list[str] = []
+    inside = False
+    for line in source.splitlines():
+        if line.strip() == SOLUTION_BEGIN:
+            indent = line[: len(line) - len(line.lstrip())]
+            out += [indent + stub for stub in STUB]
+            inside = True
+        elif line.strip() == SOLUTION_END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{SOLUTION_BEGIN} without {SOLUTION_END} in:\n{source}")
+    return "\n".join(out)
+
+
+def clean_notebook(nb: NotebookNode) -> NotebookNode:
+    """Drop volatile metadata in place (versions, timings, widget ids) so diffs show content.
+
+    >>> import nbformat; clean_notebook(nbformat.v4.new_notebook()).metadata["kernelspec"]["name"]
+    'python3'
+    """
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                       "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        cell.metadata = {"tags": tags} if tags else {}
+        if cell.cell_type == "code":
+            # a widget's saved view (a progress bar) names a model id that changes on every run
+            cell.outputs = [o for o in cell.outputs
+                            if "application/vnd.jupyter.widget-view+json" not in o.get("data", {})]
+    return nb
+
+
+def make_student_notebook(solution: NotebookNode) -> NotebookNode:
+    """The student version of an instructor notebook: answers blanked, their outputs cleared.
+
+    >>> import nbformat; make_student_notebook(nbformat.v4.new_notebook()).cells
+    []
+    """
+    nb = clean_notebook(copy.deepcopy(solution))
+    cell_ids = {cell_id for ex in find_exercises(nb) for cell_id in (ex.answer_id, ex.check_id)}
+    for cell in nb.cells:
+        if cell.id in cell_ids:
+            cell.source = _blank_solutions(cell.source)
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def _execute_in_place(path: Path) -> None:
+    """Run a notebook top to bottom in its own folder and store its outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbformat.write(clean_notebook(nb), path)
+
+
+def write_student_notebooks(execute: bool = False) -> list[Path]:
+    """Clean every instructor notebook (re-running it first if ``execute``) and write its
+    student version into ``notebooks/``; return the student notebooks' paths."""
+    import nbformat
+
+    written = []
+    for solution_path in sorted(SOLUTIONS_DIR.glob("*.ipynb")):
+        if execute:
+            _execute_in_place(solution_path)
+        solution = clean_notebook(nbformat.read(solution_path, as_version=4))
+        nbformat.write(solution, solution_path)
+        student_path = NOTEBOOKS_DIR / solution_path.name
+        nbformat.write(make_student_notebook(solution), student_path)
+        written.append(student_path)
+    return written
+
+
+def _find_answer(student: NotebookNode, reference: NotebookNode, answer_id: str) -> str | None:
+    """The student's source for an answer cell: same cell id, else same first line."""
+    cells = [c for c in student.cells if c.cell_type == "code"]
+    for cell in cells:
+        if cell.get("id") == answer_id:
+            return cell.source
+    first_line = next(c for c in reference.cells if c.id == answer_id).source.split("\n")[0]
+    for cell in cells:
+        if cell.source.split("\n")[0] == first_line:
+            return cell.source
+    return None
+
+
+def _grading_notebook(reference: NotebookNode, student: NotebookNode) -> NotebookNode:
+    """The reference notebook with the student's answers in it; nothing else of theirs."""
+    nb = copy.deepcopy(reference)
+    cells = {cell.id: cell for cell in nb.cells}
+    for ex in find_exercises(reference):
+        answer = cells[ex.answer_id]
+        source = _find_answer(student, reference, ex.answer_id)
+        answer.source = source if source is not None else (
+            f"raise LookupError('the answer cell of Exercise {ex.number} is missing from your "
+            "notebook: copy it back from the lesson')")
+        answer.outputs = []
+        # answers may print anything; the check cell's output is compared with the reference
+        answer.metadata["tags"] = ["nbval-ignore-output"]
+        cells[ex.check_id].metadata["tags"] = ["nbval-check-output"]
+    return nb
+
+
+def _verdict(ex: Exercise, outcomes: dict[str, tuple[bool, dict | None]]) -> ExerciseResult:
+    """Turn the outcomes of an exercise's two cells into a sentence for the student."""
+    answer_ok, answer_error = outcomes.get(ex.answer_id, (False, None))
+    check_ok, check_error = outcomes.get(ex.check_id, (False, None))
+    stub_error = next((e for e in (answer_error, check_error)
+                       if e and e["ename"] == "NotImplementedError"), None)
+    if stub_error is not None:  # a stub still raises, in the answer cell or in a function it defines
+        return ExerciseResult(ex, False, "not answered yet: replace "
+                              "`raise NotImplementedError()` in its answer cell with your code")
+    if not answer_ok:
+        what = (f"{answer_error['ename']}: {answer_error['evalue']}" if answer_error
+                else "did not finish (too slow, or the kernel died)")
+        return ExerciseResult(ex, False, f"your answer cell raised {what}")
+    if check_ok:
+        return ExerciseResult(ex, True, "passed")
+    if check_error and check_error["ename"] == "AssertionError":
+        return ExerciseResult(ex, False, f"not right yet. {check_error['evalue']}")
+    what = (f"{check_error['ename']}: {check_error['evalue']}" if check_error
+            else "the check's output differs from the reference")
+    return ExerciseResult(ex, False, f"the check could not accept your answer ({what}); "
+                          "does your answer define what the exercise asks for?")
+
+
+def check_notebook(path: str | Path, cell_timeout: float = 300) -> list[ExerciseResult]:
+    """Grade a student notebook: run the instructor notebook with the student's answers in it.
+
+    Only the answer cells come from the student; the lesson and the check cells, and the
+    outputs the checks must reproduce, come from ``notebooks/solutions/``, so an answer is
+    judged by what it does, never by what the student's file says it printed. Runs nbval.
+    """
+    import nbformat
+    import pytest
+
+    path = Path(path)
+    if path.suffix != ".ipynb" or not path.is_file():
+        raise FileNotFoundError(f"{path} is not a notebook file; pass e.g. "
+                                "notebooks/01_define_the_net.ipynb")
+    reference_path = SOLUTIONS_DIR / path.name
+    if not reference_path.is_file():
+        known = ", ".join(p.name for p in sorted(SOLUTIONS_DIR.glob("*.ipynb")))
+        raise FileNotFoundError(f"no lesson is called {path.name}; the lessons are: {known}")
+    try:
+        student = nbformat.read(path, as_version=4)
+    except Exception as error:  # nbformat raises several types for a damaged file
+        raise ValueError(f"{path} is not a readable notebook ({error}); did the save finish? "
+                         "Restore it from git or re-download it") from error
+    reference = nbformat.read(reference_path, as_version=4)
+    exercises = find_exercises(reference)
+    outcomes: dict[str, tuple[bool, dict | None]] = {}
+
+    class Collector:  # a pytest plugin: the outcome and first error output of every cell
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_makereport(self, item: Any, call: Any) -> Any:
+            report = (yield).get_result()
+            if report.when == "call" and hasattr(item, "cell"):
+                errors = [o for o in item.test_outputs or [] if o.get("output_type") == "error"]
+                outcomes[item.cell.id] = (report.passed, errors[0] if errors else None)
+
+    with tempfile.TemporaryDirectory(prefix="ckpt-check-") as tmp:
+        # the kernel starts in the folder of the notebook, so files an answer writes land here
+        graded = Path(tmp) / path.name
+        nbformat.write(_grading_notebook(reference, student), graded)
+        ini = Path(tmp) / "pytest.ini"  # keeps the kit's own pytest settings out of this run
+        ini.write_text("[pytest]\n", encoding="utf-8")
+        log = io.StringIO()
+        with contextlib.redirect_stdout(log):
+            exit_code = pytest.main(
+                [str(graded), "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout",
+                 str(cell_timeout), "--nbval-sanitize-with", str(SANITIZE_FILE), "-c", str(ini),
+                 "--rootdir", tmp, "-p", "no:cacheprovider", "-q", "--tb=short"],
+                plugins=[Collector()])
+    if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise RuntimeError(f"nbval could not run {path.name} (pytest exit code {exit_code}):\n"
+                           + log.getvalue()[-2000:])
+    lesson_failures = [cell_id for cell_id, (ok, _) in outcomes.items() if not ok and
+                       cell_id not in {i for ex in exercises for i in (ex.answer_id, ex.check_id)}]
+    if lesson_failures:
+        raise RuntimeError(f"lesson cells {lesson_failures} of {path.name} failed before any "
+                           "answer could be checked: is the kit installed as README.md says?")
+    return [_verdict(ex, outcomes) for ex in exercises]
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ckpt_helpers check NOTEBOOK`` or ``python -m ckpt_helpers student``."""
+    parser = argparse.ArgumentParser(prog="python -m ckpt_helpers", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="check the exercises of a student notebook")
+    check.add_argument("notebook", type=Path)
+    student = commands.add_parser("student", help="regenerate notebooks/*.ipynb from solutions/")
+    student.add_argument("--execute", action="store_true",
+                         help="re-run every instructor notebook first and store its outputs")
+    args = parser.parse_args(argv)
+
+    if args.command == "student":
+        for path in write_student_notebooks(execute=args.execute):
+            print(f"wrote {path.relative_to(KIT_DIR)}")
+        return 0
+    print(f"Checking {args.notebook.name}: running the lesson with your answers...", flush=True)
+    try:
+        results = check_notebook(args.notebook)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for result in results:
+        title = f" ({result.exercise.title})" if result.exercise.title else ""
+        print(f"  Exercise {result.exercise.number}{title}: {result.message}")
+    passed = sum(result.passed for result in results)
+    print(f"{passed} of {len(results)} exercises passed.")
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
