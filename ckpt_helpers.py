@@ -249,7 +249,8 @@ def plot_losses(
 def _tensor_items(state_dict: Mapping[str, Any], name: str) -> dict[str, torch.Tensor]:
     """The tensors of a model's state_dict, or a TypeError that says what to pass instead."""
     if isinstance(state_dict, nn.Module):
-        raise TypeError(f"{name} is a model: pass its weights, `{name}.state_dict()`")
+        raise TypeError(f"{name} is a model ({type(state_dict).__name__}): pass its weights, "
+                        "`model.state_dict()`")
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"{name} must be a state_dict (a dict of tensors), not "
                         f"{type(state_dict).__name__}")

@@ -1,0 +1,292 @@
+"""Unit tests for every public helper of ckpt_helpers (the checker's end-to-end tests are in
+test_exercises.py)."""
+
+from __future__ import annotations
+
+import doctest
+import subprocess
+import sys
+
+import nbformat
+import pytest
+import torch
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from torch import nn
+
+import ckpt_helpers
+from ckpt_helpers import (Net, ReLUNet, assert_state_dicts_equal, choose_device, clean_notebook,
+                          compare_state_dicts, evaluate, find_exercises, load_data, make_loaders,
+                          make_student_notebook, plot_losses, seed_everything, state_dict_summary,
+                          train)
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(ckpt_helpers)
+    assert result.attempted >= 15 and result.failed == 0
+
+
+def test_import_does_no_heavy_work():
+    code = ("import sys, ckpt_helpers; "
+            "print(sorted(m for m in ('matplotlib', 'nbformat', 'nbclient', 'pytest', 'ipywidgets')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --- the model --------------------------------------------------------------------------------
+
+def test_net_has_the_classic_layers():
+    model = Net()
+    assert (model.fc1.in_features, model.fc1.out_features) == (10, 20)
+    assert (model.fc2.in_features, model.fc2.out_features) == (20, 10)
+    X = torch.randn(3, 10)
+    torch.testing.assert_close(model(X), model.fc2(model.fc1(X)))
+
+
+def test_relunet_shares_keys_but_not_function():
+    net, relu = Net(), ReLUNet()
+    relu.load_state_dict(net.state_dict())
+    X = torch.randn(64, 10)
+    assert not torch.equal(net(X), relu(X))
+    torch.testing.assert_close(relu(X), net.fc2(torch.relu(net.fc1(X))))
+
+
+# --- reproducibility --------------------------------------------------------------------------
+
+def test_seed_everything_repeats_torch_python_and_numpy():
+    import random
+
+    import numpy
+
+    seed_everything(3)
+    first = (torch.rand(2), random.random(), numpy.random.rand())
+    seed_everything(3)
+    second = (torch.rand(2), random.random(), numpy.random.rand())
+    assert torch.equal(first[0], second[0]) and first[1:] == second[1:]
+
+
+@pytest.mark.parametrize("cuda, mps, expected", [
+    (True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
+def test_choose_device_prefers_cuda_then_mps(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert choose_device() == torch.device(expected)
+
+
+# --- data and training ------------------------------------------------------------------------
+
+def test_load_data_rejects_an_unknown_split():
+    with pytest.raises(ValueError, match="'train' or 'val'"):
+        load_data("test")
+
+
+def test_load_data_says_how_to_recreate_a_missing_file(monkeypatch, tmp_path):
+    monkeypatch.setattr(ckpt_helpers, "DATA_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="make_data.py"):
+        load_data("train")
+
+
+def test_make_loaders_shuffle_depends_only_on_the_seed():
+    def first_batch(seed):
+        return next(iter(make_loaders(batch_size=8, seed=seed)[0]))[0]
+
+    assert torch.equal(first_batch(1), first_batch(1))
+    assert not torch.equal(first_batch(1), first_batch(2))
+    _, val_loader = make_loaders(batch_size=8)
+    assert torch.equal(next(iter(val_loader))[0], load_data("val")[0][:8])  # not shuffled
+
+
+def _trained(epochs, lr=0.05, progress=False):
+    seed_everything(0)
+    model = Net()
+    train_loader, val_loader = make_loaders()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    return model, train(model, train_loader, optimizer, epochs, val_loader=val_loader,
+                        progress=progress)
+
+
+def test_train_learns_and_reports_each_epoch():
+    model, history = _trained(epochs=5)
+    assert set(history) == {"train", "val"}
+    assert len(history["train"]) == len(history["val"]) == 5
+    assert all(isinstance(v, float) for v in history["train"] + history["val"])
+    assert history["train"][-1] < history["train"][0] / 2
+    assert history["val"][-1] == pytest.approx(evaluate(model, make_loaders()[1]))
+
+
+def test_train_is_reproducible():
+    model_a, history_a = _trained(epochs=2)
+    model_b, history_b = _trained(epochs=2)
+    assert history_a == history_b
+    assert_state_dicts_equal(model_a.state_dict(), model_b.state_dict())
+
+
+def test_train_progress_bar_in_a_terminal_and_silence(capsys):
+    _trained(epochs=1, progress=False)
+    assert capsys.readouterr().err == ""
+    _trained(epochs=1, progress=True)
+    assert "training" in capsys.readouterr().err  # tqdm writes its text bar to stderr
+
+
+def test_evaluate_matches_a_manual_mse_and_restores_the_mode():
+    model = nn.Sequential(nn.Linear(10, 10), nn.Dropout(0.5))  # dropout: eval mode matters
+    _, val_loader = make_loaders()
+    X, y = load_data("val")
+    model.train()
+    loss = evaluate(model, val_loader)
+    model.eval()
+    with torch.no_grad():
+        expected = nn.functional.mse_loss(model(X), y).item()
+    assert loss == pytest.approx(expected, rel=1e-5)
+    model.train()
+    evaluate(model, val_loader)
+    assert model.training
+
+
+def test_plot_losses_draws_one_line_per_curve():
+    fig = plot_losses({"a": [1.0, 0.5, 0.25], "b": [2.0, 1.0, 0.5]}, title="t")
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["a", "b"]
+    assert list(ax.get_lines()[0].get_xdata()) == [1, 2, 3]
+    assert ax.get_yscale() == "log" and ax.get_title() == "t"
+
+
+# --- looking at weights -----------------------------------------------------------------------
+
+def test_state_dict_summary_lists_every_tensor_and_the_total():
+    sd = {"w": torch.zeros(2, 3, dtype=torch.float16), "n": torch.tensor(5)}
+    lines = state_dict_summary(sd).splitlines()
+    assert lines[0].split() == ["name", "shape", "dtype", "device", "bytes"]
+    assert lines[1].split() == ["w", "[2,", "3]", "float16", "cpu", "12"]
+    assert lines[2].split() == ["n", "[]", "int64", "cpu", "8"]
+    assert lines[3].split()[-1] == "20" and "2 tensors" in lines[3]
+
+
+@pytest.mark.parametrize("bad, message", [
+    (Net(), r"model\.state_dict\(\)"),
+    ([torch.zeros(1)], "not list"),
+    ({"state": {}, "param_groups": []}, "not a tensor"),
+])
+def test_state_dict_helpers_say_what_to_pass_instead(bad, message):
+    with pytest.raises(TypeError, match=message):
+        state_dict_summary(bad)
+    with pytest.raises(TypeError, match=message):
+        compare_state_dicts(Net().state_dict(), bad)
+
+
+def test_compare_state_dicts_reports_every_kind_of_difference():
+    a = {"same": torch.ones(2), "shape": torch.ones(2), "dtype": torch.ones(2),
+         "value": torch.ones(2), "only_a": torch.ones(1)}
+    b = {"same": torch.ones(2), "shape": torch.ones(3), "dtype": torch.ones(2).double(),
+         "value": torch.tensor([1.0, 1.25]), "only_b": torch.ones(1)}
+    assert compare_state_dicts(a, b) == [
+        "only_a: only in a",
+        "only_b: only in b",
+        "shape: shape [2] vs [3]",
+        "dtype: dtype torch.float32 vs torch.float64",
+        "value: values differ (max abs difference 0.25)",
+    ]
+
+
+def test_compare_state_dicts_handles_empty_nan_and_grad_tensors():
+    p = nn.Parameter(torch.ones(2))
+    assert compare_state_dicts({"e": torch.zeros(0), "p": p}, {"e": torch.zeros(0), "p": p}) == []
+    nan = {"x": torch.tensor([float("nan")])}
+    assert compare_state_dicts(nan, nan) == ["x: values differ (max abs difference nan)"]
+
+
+def test_assert_state_dicts_equal_lists_the_differences():
+    a = Net().state_dict()
+    assert_state_dicts_equal(a, {k: v.clone() for k, v in a.items()})
+    with pytest.raises(AssertionError, match="fc2.bias: only in a"):
+        assert_state_dicts_equal(a, {k: v for k, v in a.items() if k != "fc2.bias"})
+
+
+# --- exercises: notebook tooling --------------------------------------------------------------
+
+def _cell(kind, cell_id, source):
+    cell = new_code_cell(source) if kind == "code" else new_markdown_cell(source)
+    cell.id = cell_id
+    return cell
+
+
+def _exercise_notebook():
+    return new_notebook(cells=[
+        _cell("md", "intro", "# Lesson"),
+        _cell("code", "lesson", "x = 1"),
+        _cell("code", "a1", "# Exercise 1: your answer\ndef f():\n    ### BEGIN SOLUTION\n"
+                            "    return 2\n    ### END SOLUTION"),
+        _cell("code", "c1", "# Check: Exercise 1 - call f\nassert f() == 2\nprint('ok')"),
+    ])
+
+
+def test_find_exercises_pairs_answers_with_checks():
+    assert find_exercises(_exercise_notebook()) == [
+        ckpt_helpers.Exercise(1, "call f", "a1", "c1")]
+
+
+@pytest.mark.parametrize("cells, message", [
+    ([("c1", "# Check: Exercise 1 - x\npass")], "no answer cell"),
+    ([("a1", "### BEGIN SOLUTION\n### END SOLUTION")], "not followed by a check"),
+    ([("a1", "### BEGIN SOLUTION\n### END SOLUTION"), ("a2", "### BEGIN SOLUTION\n"
+      "### END SOLUTION"), ("c2", "# Check: Exercise 2\npass")], "not followed by a check"),
+])
+def test_find_exercises_rejects_malformed_notebooks(cells, message):
+    nb = new_notebook(cells=[_cell("code", i, s) for i, s in cells])
+    with pytest.raises(ValueError, match=message):
+        find_exercises(nb)
+
+
+def test_student_notebook_blanks_answers_at_their_indent_and_clears_outputs():
+    nb = _exercise_notebook()
+    for cell in nb.cells[1:]:
+        cell.outputs = [nbformat.v4.new_output("stream", text="out\n")]
+        cell.execution_count = 1
+    student = make_student_notebook(nb)
+    assert student.cells[2].source == ("# Exercise 1: your answer\ndef f():\n"
+                                       "    # YOUR CODE HERE\n    raise NotImplementedError()")
+    assert student.cells[3].source == nb.cells[3].source  # the check stays, its output goes
+    assert [c.outputs for c in student.cells[2:]] == [[], []]
+    assert [c.execution_count for c in student.cells[2:]] == [None, None]
+    assert student.cells[1].outputs == nb.cells[1].outputs  # lesson outputs stay
+    assert nb.cells[2].outputs  # the instructor notebook is untouched
+
+
+def test_student_notebook_rejects_an_unclosed_solution():
+    nb = new_notebook(cells=[_cell("code", "a1", "### BEGIN SOLUTION\nx = 1"),
+                             _cell("code", "c1", "# Check: Exercise 1\npass")])
+    with pytest.raises(ValueError, match="END SOLUTION"):
+        make_student_notebook(nb)
+
+
+def test_clean_notebook_drops_volatile_metadata_and_widget_views():
+    nb = _exercise_notebook()
+    nb.metadata = {"language_info": {"name": "python", "version": "3.11.7"}, "widgets": {}}
+    cell = nb.cells[1]
+    cell.metadata = {"execution": {"iopub.execute_input": "2026-01-01"}, "tags": ["x"]}
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={
+            "application/vnd.jupyter.widget-view+json": {"model_id": "abc"}, "text/plain": "bar"}),
+        nbformat.v4.new_output("stream", text="kept\n")]
+    clean_notebook(nb)
+    assert nb.metadata["language_info"] == {"name": "python"} and "widgets" not in nb.metadata
+    assert cell.metadata == {"tags": ["x"]}
+    assert [o.output_type for o in cell.outputs] == ["stream"]
+
+
+def test_check_command_rejects_bad_paths(tmp_path):
+    def check(path):
+        return subprocess.run([sys.executable, "-m", "ckpt_helpers", "check", str(path)],
+                              capture_output=True, text=True, cwd=tmp_path)
+
+    missing = check(tmp_path / "01_define_the_net.ipynb")
+    assert missing.returncode == 2 and "is not a notebook file" in missing.stderr
+    unknown = tmp_path / "99_nothing.ipynb"
+    unknown.write_text("{}")
+    result = check(unknown)
+    assert result.returncode == 2 and "the lessons are: 01_define_the_net.ipynb" in result.stderr
+    broken = tmp_path / "01_define_the_net.ipynb"
+    broken.write_text('{"cells": [')
+    result = check(broken)
+    assert result.returncode == 2 and "not a readable notebook" in result.stderr
+    assert "Traceback" not in missing.stderr + result.stderr

@@ -1,0 +1,109 @@
+"""The notebooks keep the kit's template and conventions, and the student versions are exactly
+what `python -m ckpt_helpers student` generates from the instructor versions.
+
+(nbval executes the instructor notebooks themselves: see pyproject.toml.)"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import nbformat
+import pytest
+
+from ckpt_helpers import (NOTEBOOKS_DIR, SOLUTION_BEGIN, SOLUTIONS_DIR, clean_notebook,
+                          find_exercises, make_student_notebook)
+
+SOLUTIONS = sorted(SOLUTIONS_DIR.glob("*.ipynb"))
+IDS = [path.stem for path in SOLUTIONS]
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def markdown(nb):
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_every_lesson_has_both_versions():
+    assert len(SOLUTIONS) >= 2
+    students = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
+    assert students == [p.name for p in SOLUTIONS]
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
+def test_lesson_follows_the_template(path):
+    text = markdown(read(path))
+    number = path.name[:2]
+    assert re.match(rf"# {number} · \S", text), "title: '# NN · Topic'"
+    headings = ["## What you will learn", "## Prerequisites", "**Time:** teaching",
+                "## Step 1 — ", "## Summary", "## Exercises"]
+    positions = [text.find(h) for h in headings]
+    assert -1 not in positions and positions == sorted(positions), headings
+    objectives = re.findall(r"^\d+\. ", text.split("## What you will learn")[1]
+                            .split("## Prerequisites")[0], flags=re.M)
+    steps = re.findall(r"^## Step (\d+) — ", text, flags=re.M)
+    assert steps == [str(i) for i in range(1, len(objectives) + 1)], "one step per objective"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
+def test_lesson_has_two_to_four_exercises_with_headings(path):
+    nb = read(path)
+    exercises = find_exercises(nb)
+    assert 2 <= len(exercises) <= 4
+    assert [ex.number for ex in exercises] == list(range(1, len(exercises) + 1))
+    text = markdown(nb)
+    for ex in exercises:
+        assert re.search(rf"^### Exercise {ex.number} — .+\(\d+ min\)$", text, flags=re.M)
+    cells = {cell.id: cell for cell in nb.cells}
+    for ex in exercises:
+        assert cells[ex.answer_id].source.startswith(f"# Exercise {ex.number}: your answer")
+        assert cells[ex.check_id].source.rstrip().endswith(
+            f'print("Exercise {ex.number}: passed")')
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
+def test_instructor_notebook_is_clean_and_ran_top_to_bottom(path):
+    nb = read(path)
+    assert clean_notebook(copy.deepcopy(nb)) == nb, "run `python -m ckpt_helpers student`"
+    ids = [cell.id for cell in nb.cells]
+    assert len(set(ids)) == len(ids)
+    cells = code_cells(nb)
+    assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1))
+    for cell in cells:
+        tags = cell.metadata.get("tags", [])
+        for output in cell.outputs:
+            assert output.output_type != "error" or "raises-exception" in tags, cell.id
+            if "nbval-ignore-output" not in tags:
+                assert output.get("name") != "stderr", f"stderr in checked cell {cell.id}"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
+def test_outputs_hold_no_machine_paths_or_addresses(path):
+    text = nbformat.writes(read(path))
+    assert not re.search(r"/(home|root|work|tmp|Users)/|0x[0-9a-f]{8,}", text)
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
+def test_every_torch_load_says_weights_only(path):
+    for cell in code_cells(read(path)):
+        for call in re.finditer(r"torch\.load\(", cell.source):
+            depth, end = 1, call.end()
+            while depth:
+                depth += {"(": 1, ")": -1}.get(cell.source[end], 0)
+                end += 1
+            assert "weights_only=" in cell.source[call.end():end], f"{cell.id}: {call.group()}"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
+def test_student_notebook_is_generated_from_the_instructor_notebook(path):
+    expected = nbformat.writes(make_student_notebook(read(path)))
+    committed = (NOTEBOOKS_DIR / path.name).read_text(encoding="utf-8")
+    assert committed.rstrip("\n") == expected.rstrip("\n"), (
+        f"notebooks/{path.name} is stale: run `python -m ckpt_helpers student`")
+    assert SOLUTION_BEGIN not in committed
