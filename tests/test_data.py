@@ -41,4 +41,6 @@ def test_data_folder_holds_only_documented_files():
     readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
     for path in tracked:
         name = path.split("/", 1)[1]
+        if name == "README.md":
+            continue
         assert f"`{name}`" in readme, f"{path} is not described in data/README.md"

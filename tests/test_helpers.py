@@ -290,3 +290,10 @@ def test_check_command_rejects_bad_paths(tmp_path):
     result = check(broken)
     assert result.returncode == 2 and "not a readable notebook" in result.stderr
     assert "Traceback" not in missing.stderr + result.stderr
+
+
+def test_kit_imports_from_any_folder(tmp_path):
+    code = "import ckpt_helpers; print(ckpt_helpers.KIT_DIR)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, check=True)
+    assert out.stdout.strip() == str(ckpt_helpers.KIT_DIR)
