@@ -39,9 +39,9 @@ def fill(source: str, answer: str) -> str:
 def answered_notebook(tmp_path, name: str, answers: dict[int, str], forge_outputs: bool):
     """A copy of the student notebook with `answers` filled in, saved as a student would.
 
-    With `forge_outputs`, every answer and check cell also carries stored outputs saying the
-    exercise passed: what a student's file holds after running a wrong answer against an
-    edited check, or after pasting outputs in.
+    With `forge_outputs`, every check cell is gutted to a bare `print(...passed)` and every
+    answer and check cell carries stored outputs saying the exercise passed: what a student's
+    file holds after editing the checks, or pasting outputs in.
     """
     nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
     cells = {cell.id: cell for cell in nb.cells}
@@ -49,6 +49,7 @@ def answered_notebook(tmp_path, name: str, answers: dict[int, str], forge_output
         if ex.number in answers:
             cells[ex.answer_id].source = fill(cells[ex.answer_id].source, answers[ex.number])
         if forge_outputs:
+            cells[ex.check_id].source = f'print("Exercise {ex.number}: passed")'
             for cell_id in (ex.answer_id, ex.check_id):
                 cells[cell_id].execution_count = ex.number
                 cells[cell_id].outputs = [nbformat.v4.new_output(
@@ -80,7 +81,7 @@ def _cases(kind):
 
 
 @pytest.mark.parametrize("name, k", _cases("wrong"))
-def test_wrong_answers_fail_with_a_hint_despite_forged_outputs(tmp_path, name, k):
+def test_wrong_answers_fail_with_a_hint_despite_forged_checks_and_outputs(tmp_path, name, k):
     wrong = {n: a["wrong"][k] for n, a in ANSWERS[name].items() if k < len(a["wrong"])}
     path = answered_notebook(tmp_path, name, {n: w[0] for n, w in wrong.items()},
                              forge_outputs=True)

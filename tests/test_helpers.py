@@ -297,3 +297,28 @@ def test_kit_imports_from_any_folder(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=tmp_path, check=True)
     assert out.stdout.strip() == str(ckpt_helpers.KIT_DIR)
+
+
+def test_grading_takes_only_the_answers_from_the_student():
+    reference = _exercise_notebook()
+    student = make_student_notebook(reference)
+    student.cells[1].source = "x = 'changed by the student'"
+    student.cells[2].source = "# Exercise 1: your answer\ndef f():\n    return 3"
+    student.cells[3].source = "print('Exercise 1: passed')"  # a gutted check
+    graded = ckpt_helpers._grading_notebook(reference, student)
+    assert [c.source for c in graded.cells] == [
+        reference.cells[0].source, "x = 1", student.cells[2].source, reference.cells[3].source]
+    assert graded.cells[2].metadata["tags"] == ["nbval-ignore-output"]
+    assert graded.cells[3].metadata["tags"] == ["nbval-check-output"]
+
+
+def test_grading_finds_an_answer_cell_whose_id_changed_or_says_it_is_missing():
+    reference = _exercise_notebook()
+    student = make_student_notebook(reference)
+    student.cells[2].id = "pasted-copy"
+    student.cells[2].source = student.cells[2].source.replace("raise NotImplementedError()", "1")
+    graded = ckpt_helpers._grading_notebook(reference, student)
+    assert graded.cells[2].source == student.cells[2].source
+    del student.cells[2]
+    graded = ckpt_helpers._grading_notebook(reference, student)
+    assert "answer cell of Exercise 1 is missing" in graded.cells[2].source
