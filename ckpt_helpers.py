@@ -4,7 +4,7 @@ Each function is defined once here and imported by every lesson that uses it:
 
 - the model: ``Net`` (the classic two-layer network) and ``ReLUNet`` (the same layers with a
   nonlinearity);
-- reproducibility: ``seed_everything``, ``choose_device``;
+- reproducibility: ``seed_everything``, ``choose_device``, ``run_fresh_python``;
 - data and training: ``load_data``, ``make_loaders``, ``train``, ``evaluate``, ``plot_losses``;
 - looking at weights: ``state_dict_summary``, ``compare_state_dicts``,
   ``assert_state_dicts_equal``;
@@ -109,6 +109,57 @@ def choose_device() -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+_FRESH_WRAPPER = r"""
+import sys as _sys
+import warnings as _warnings
+
+# warnings as "Category: message", without the file paths that differ between machines
+_warnings.formatwarning = lambda message, category, *args, **kwargs: (
+    f"{category.__name__}: {message}\n")
+_code = _sys.stdin.read()
+try:
+    exec(compile(_code, "<fresh process>", "exec"), _sys.modules["__main__"].__dict__)
+except BaseException as _error:
+    _kind = type(_error)
+    _name = _kind.__qualname__ if _kind.__module__ == "builtins" else (
+        f"{_kind.__module__}.{_kind.__qualname__}")
+    print(f"{_name}: {_error}", flush=True)
+    _sys.exit(1)
+"""
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def run_fresh_python(code: str, *, cwd: str | Path | None = None, timeout: float = 120) -> str:
+    """Run ``code`` in a new Python process; return what it printed, then its error, if any.
+
+    A fresh process has none of the notebook's classes or imports: it meets a saved file as
+    another program (or you, tomorrow) would. The code runs as ``__main__`` in ``cwd`` (default:
+    the current folder). An exception ends the output as ``ExceptionType: message``; warnings
+    print as ``Category: message``; colour codes are removed, so the text is stable.
+
+    >>> print(run_fresh_python("print(6 * 7)"))
+    42
+    >>> print(run_fresh_python("import json; json.loads('{')").splitlines()[-1][:34])
+    json.decoder.JSONDecodeError: Expe
+    """
+    if not isinstance(code, str):
+        raise TypeError(f"code must be Python source text (a str), not {type(code).__name__}")
+    if cwd is not None and not Path(cwd).is_dir():
+        raise FileNotFoundError(f"cwd {cwd} is not a folder: pass an existing one, or None")
+    import os
+    import subprocess
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # keeps prints and warnings in order
+    try:
+        proc = subprocess.run([sys.executable, "-c", _FRESH_WRAPPER], input=code, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(f"the fresh process ran longer than {timeout} s: pass a larger "
+                           "timeout, or check the code for an endless loop") from None
+    return _ANSI.sub("", proc.stdout).rstrip()
 
 
 # --- data and training ------------------------------------------------------------------------

@@ -4,10 +4,11 @@ import hashlib
 import re
 import subprocess
 import sys
+import zipfile
 
 import torch
 
-from ckpt_helpers import DATA_DIR, load_data
+from ckpt_helpers import DATA_DIR, Net, assert_state_dicts_equal, load_data
 from conftest import KIT_DIR
 
 
@@ -20,8 +21,9 @@ def test_generator_reproduces_the_committed_files(tmp_path):
 
 def test_readme_lists_the_right_checksums():
     readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
-    listed = dict(re.findall(r"`(\w+\.csv)`.*?`([0-9a-f]{64})`", readme))
-    assert set(listed) == {"train.csv", "val.csv"}
+    listed = dict(re.findall(r"`(\w+\.(?:csv|pt))`.*?`([0-9a-f]{64})`", readme))
+    assert set(listed) == {"train.csv", "val.csv", "net_cuda.pt", "net_module_prefix.pt",
+                           "net_orig_mod_prefix.pt", "net_whole_kit_v1.pt"}
     for name, digest in listed.items():
         assert hashlib.sha256((DATA_DIR / name).read_bytes()).hexdigest() == digest, name
 
@@ -44,3 +46,34 @@ def test_data_folder_holds_only_documented_files():
         if name == "README.md":
             continue
         assert f"`{name}`" in readme, f"{path} is not described in data/README.md"
+
+
+def _members(path):
+    """Every member of a torch zip archive but the random serialization id."""
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()
+                if not name.endswith(".data/serialization_id")}
+
+
+def test_fixture_generator_reproduces_the_committed_checkpoints(tmp_path):
+    subprocess.run([sys.executable, str(DATA_DIR / "make_fixtures.py"), "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+    made = sorted(p.name for p in tmp_path.glob("*.pt"))
+    assert made == sorted(p.name for p in DATA_DIR.glob("*.pt"))
+    for name in made:
+        assert _members(tmp_path / name) == _members(DATA_DIR / name), name
+
+
+def test_fixtures_hold_the_seeded_weights_under_their_surprises():
+    torch.manual_seed(0)
+    expected = Net().state_dict()
+    assert_state_dicts_equal(
+        torch.load(DATA_DIR / "net_cuda.pt", map_location="cpu", weights_only=True), expected)
+    for name, prefix in (("net_module_prefix.pt", "module."),
+                         ("net_orig_mod_prefix.pt", "_orig_mod.")):
+        sd = torch.load(DATA_DIR / name, map_location="cpu", weights_only=True)
+        assert all(key.startswith(prefix) for key in sd)
+        assert_state_dicts_equal({k.removeprefix(prefix): v for k, v in sd.items()}, expected)
+    needed = torch.serialization.get_unsafe_globals_in_checkpoint(
+        DATA_DIR / "net_whole_kit_v1.pt")
+    assert "kit_v1.models.Net" in needed

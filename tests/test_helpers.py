@@ -16,8 +16,8 @@ from torch import nn
 import ckpt_helpers
 from ckpt_helpers import (Net, ReLUNet, assert_state_dicts_equal, choose_device, clean_notebook,
                           compare_state_dicts, evaluate, find_exercises, load_data, make_loaders,
-                          make_student_notebook, plot_losses, seed_everything, state_dict_summary,
-                          train)
+                          make_student_notebook, plot_losses, run_fresh_python, seed_everything,
+                          state_dict_summary, train)
 
 
 def test_docstring_examples_run():
@@ -322,3 +322,36 @@ def test_grading_finds_an_answer_cell_whose_id_changed_or_says_it_is_missing():
     del student.cells[2]
     graded = ckpt_helpers._grading_notebook(reference, student)
     assert "answer cell of Exercise 1 is missing" in graded.cells[2].source
+
+
+# --- run_fresh_python -------------------------------------------------------------------------
+
+def test_fresh_python_runs_as_main_in_the_given_folder(tmp_path):
+    code = ("import os, pickle\n"
+            "class Point:\n"
+            "    pass\n"
+            "print(__name__, os.getcwd() == os.path.realpath('.'))\n"
+            "print(type(pickle.loads(pickle.dumps(Point()))).__module__)\n")
+    assert run_fresh_python(code, cwd=tmp_path) == "__main__ True\n__main__"
+    (tmp_path / "note.txt").write_text("here")
+    assert run_fresh_python("print(open('note.txt').read())", cwd=tmp_path) == "here"
+
+
+def test_fresh_python_ends_with_the_error_and_keeps_output_order():
+    out = run_fresh_python("import warnings\nprint('before')\nwarnings.warn('w')\n"
+                           "raise KeyError('missing')")
+    assert out.splitlines() == ["before", "UserWarning: w", "KeyError: 'missing'"]
+    assert run_fresh_python("x = 1").splitlines() == []
+
+
+def test_fresh_python_has_none_of_this_process_state():
+    assert run_fresh_python("print(Net)") == "NameError: name 'Net' is not defined"
+
+
+def test_fresh_python_rejects_bad_input_and_stops_endless_code(tmp_path):
+    with pytest.raises(TypeError, match="str"):
+        run_fresh_python(b"print(1)")
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        run_fresh_python("print(1)", cwd=tmp_path / "nowhere")
+    with pytest.raises(TimeoutError, match="larger timeout"):
+        run_fresh_python("while True: pass", timeout=1)
