@@ -546,13 +546,13 @@ def _grading_notebook(reference: NotebookNode, student: NotebookNode) -> Noteboo
     return nb
 
 
-def _verdict(ex: Exercise, outcomes: dict[str, tuple[bool, dict | None]]) -> ExerciseResult:
+def _verdict(ex: Exercise, outcomes: dict[str, tuple[bool, dict | None]],
+             answered: bool) -> ExerciseResult:
     """Turn the outcomes of an exercise's two cells into a sentence for the student."""
     answer_ok, answer_error = outcomes.get(ex.answer_id, (False, None))
     check_ok, check_error = outcomes.get(ex.check_id, (False, None))
-    stub_error = next((e for e in (answer_error, check_error)
-                       if e and e["ename"] == "NotImplementedError"), None)
-    if stub_error is not None:  # a stub still raises, in the answer cell or in a function it defines
+    stub_raised = any(e and e["ename"] == "NotImplementedError" for e in (answer_error, check_error))
+    if not answered or stub_raised:  # the stub is still there, or one still raises
         return ExerciseResult(ex, False, "not answered yet: replace "
                               "`raise NotImplementedError()` in its answer cell with your code")
     if not answer_ok:
@@ -607,7 +607,8 @@ def check_notebook(path: str | Path, cell_timeout: float = 300) -> list[Exercise
     with tempfile.TemporaryDirectory(prefix="ckpt-check-") as tmp:
         # the kernel starts in the folder of the notebook, so files an answer writes land here
         graded = Path(tmp) / path.name
-        nbformat.write(_grading_notebook(reference, student), graded)
+        grading = _grading_notebook(reference, student)
+        nbformat.write(grading, graded)
         ini = Path(tmp) / "pytest.ini"  # keeps the kit's own pytest settings out of this run
         ini.write_text("[pytest]\n", encoding="utf-8")
         log = io.StringIO()
@@ -625,7 +626,10 @@ def check_notebook(path: str | Path, cell_timeout: float = 300) -> list[Exercise
     if lesson_failures:
         raise RuntimeError(f"lesson cells {lesson_failures} of {path.name} failed before any "
                            "answer could be checked: is the kit installed as README.md says?")
-    return [_verdict(ex, outcomes) for ex in exercises]
+    graded_sources = {cell.id: cell.source for cell in grading.cells}
+    return [_verdict(ex, outcomes, STUB[1] not in
+                     {line.strip() for line in graded_sources[ex.answer_id].split("\n")})
+            for ex in exercises]
 
 
 # --- command line -----------------------------------------------------------------------------
