@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib
+# The tests start many small kernels and processes side by side on a few cores: one torch thread
+# each keeps them from fighting over the cores (models this small gain nothing from more). Set
+# before any kernel or process starts, so that all of them inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 # Importing pyplot builds matplotlib's font cache on a new machine and says so on stderr; done
