@@ -556,14 +556,14 @@ def _verdict(ex: Exercise, outcomes: dict[str, tuple[bool, dict | None]],
         return ExerciseResult(ex, False, "not answered yet: replace "
                               "`raise NotImplementedError()` in its answer cell with your code")
     if not answer_ok:
-        what = (f"{answer_error['ename']}: {answer_error['evalue']}" if answer_error
+        what = (f"{answer_error['ename']}: {_ANSI.sub('', answer_error['evalue'])}" if answer_error
                 else "did not finish (too slow, or the kernel died)")
         return ExerciseResult(ex, False, f"your answer cell raised {what}")
     if check_ok:
         return ExerciseResult(ex, True, "passed")
     if check_error and check_error["ename"] == "AssertionError":
-        return ExerciseResult(ex, False, f"not right yet. {check_error['evalue']}")
-    what = (f"{check_error['ename']}: {check_error['evalue']}" if check_error
+        return ExerciseResult(ex, False, f"not right yet. {_ANSI.sub('', check_error['evalue'])}")
+    what = (f"{check_error['ename']}: {_ANSI.sub('', check_error['evalue'])}" if check_error
             else "the check's output differs from the reference")
     return ExerciseResult(ex, False, f"the check could not accept your answer ({what}); "
                           "does your answer define what the exercise asks for?")
