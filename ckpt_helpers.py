@@ -546,25 +546,30 @@ def _grading_notebook(reference: NotebookNode, student: NotebookNode) -> Noteboo
     return nb
 
 
+def _describe(error: dict | None) -> str:
+    """An error output of a cell as one readable ``Name: message``."""
+    return f"{error['ename']}: {_ANSI.sub('', error['evalue'])}" if error else ""
+
+
 def _verdict(ex: Exercise, outcomes: dict[str, tuple[bool, dict | None]],
              answered: bool) -> ExerciseResult:
     """Turn the outcomes of an exercise's two cells into a sentence for the student."""
     answer_ok, answer_error = outcomes.get(ex.answer_id, (False, None))
     check_ok, check_error = outcomes.get(ex.check_id, (False, None))
-    stub_raised = any(e and e["ename"] == "NotImplementedError" for e in (answer_error, check_error))
+    stub_raised = any(e and e["ename"] == "NotImplementedError"
+                      for e in (answer_error, check_error))
     if not answered or stub_raised:  # the stub is still there, or one still raises
         return ExerciseResult(ex, False, "not answered yet: replace "
                               "`raise NotImplementedError()` in its answer cell with your code")
     if not answer_ok:
-        what = (f"{answer_error['ename']}: {_ANSI.sub('', answer_error['evalue'])}" if answer_error
-                else "did not finish (too slow, or the kernel died)")
+        what = _describe(answer_error) or "did not finish (too slow, or the kernel died)"
         return ExerciseResult(ex, False, f"your answer cell raised {what}")
     if check_ok:
         return ExerciseResult(ex, True, "passed")
     if check_error and check_error["ename"] == "AssertionError":
-        return ExerciseResult(ex, False, f"not right yet. {_ANSI.sub('', check_error['evalue'])}")
-    what = (f"{check_error['ename']}: {_ANSI.sub('', check_error['evalue'])}" if check_error
-            else "the check's output differs from the reference")
+        hint = _ANSI.sub("", check_error["evalue"])
+        return ExerciseResult(ex, False, f"not right yet. {hint}")
+    what = _describe(check_error) or "the check's output differs from the reference"
     return ExerciseResult(ex, False, f"the check could not accept your answer ({what}); "
                           "does your answer define what the exercise asks for?")
 
@@ -637,7 +642,8 @@ def check_notebook(path: str | Path, cell_timeout: float = 300) -> list[Exercise
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m ckpt_helpers check NOTEBOOK`` or ``python -m ckpt_helpers student``."""
-    parser = argparse.ArgumentParser(prog="python -m ckpt_helpers", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ckpt_helpers",
+                                     description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="check the exercises of a student notebook")
     check.add_argument("notebook", type=Path)
