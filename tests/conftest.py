@@ -1,4 +1,5 @@
-"""Shared test set-up: a warm matplotlib and helpers to run the answer checker."""
+"""Shared test set-up: one torch thread, a warm matplotlib, and helpers that answer a lesson's
+exercises in a copy of its student notebook and run the answer checker on it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 # The tests start many small kernels and processes side by side on a few cores: one torch thread
@@ -19,6 +21,11 @@ matplotlib.use("Agg")
 # Importing pyplot builds matplotlib's font cache on a new machine and says so on stderr; done
 # here, before nbval starts any kernel, so that message never lands in a checked notebook cell.
 import matplotlib.pyplot  # noqa: E402,F401
+
+import nbformat  # noqa: E402
+
+from ckpt_helpers import NOTEBOOKS_DIR, SOLUTIONS_DIR, STUB, find_exercises  # noqa: E402
+from exercise_answers import ANSWERS  # noqa: E402
 
 KIT_DIR = Path(__file__).resolve().parent.parent
 _RESULT_LINE = re.compile(r"^  Exercise (\d+)(?: \(.*?\))?: (.*)$")
@@ -39,3 +46,43 @@ def run_checker(notebook: Path) -> tuple[int, dict[int, str], str]:
         if match:
             verdicts[int(match.group(1))] = match.group(2)
     return proc.returncode, verdicts, proc.stdout + proc.stderr
+
+
+def fill(source: str, answer: str) -> str:
+    """Put `answer` where the student notebook's stub is, at the stub's indent."""
+    lines = source.split("\n")
+    first = next(i for i, line in enumerate(lines) if line.strip() == STUB[0])
+    assert lines[first + 1].strip() == STUB[1]
+    indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+    return "\n".join(lines[:first] + [textwrap.indent(answer, indent)] + lines[first + 2:])
+
+
+def answered_notebook(tmp_path, name: str, answers: dict[int, str], forge_outputs: bool):
+    """A copy of the student notebook with `answers` filled in, saved as a student would.
+
+    With `forge_outputs`, every check cell is gutted to a bare `print(...passed)` and every
+    answer and check cell carries stored outputs saying the exercise passed: what a student's
+    file holds after editing the checks, or pasting outputs in.
+    """
+    nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    cells = {cell.id: cell for cell in nb.cells}
+    for ex in find_exercises(nbformat.read(SOLUTIONS_DIR / name, as_version=4)):
+        if ex.number in answers:
+            cells[ex.answer_id].source = fill(cells[ex.answer_id].source, answers[ex.number])
+        if forge_outputs:
+            cells[ex.check_id].source = f'print("Exercise {ex.number}: passed")'
+            for cell_id in (ex.answer_id, ex.check_id):
+                cells[cell_id].execution_count = ex.number
+                cells[cell_id].outputs = [nbformat.v4.new_output(
+                    "stream", text=f"Exercise {ex.number}: passed\n")]
+    folder = tmp_path / "student"
+    folder.mkdir()
+    path = folder / name
+    nbformat.write(nb, path)
+    return path
+
+
+def answer_cases(kind: str) -> list[tuple[str, int]]:
+    """(lesson, k) for every k-th answer of that kind that some exercise of the lesson has."""
+    return [(name, k) for name in ANSWERS
+            for k in range(max(len(a[kind]) for a in ANSWERS[name].values()))]

@@ -1,0 +1,26 @@
+"""The answer checker rejects wrong answers: each plausible wrong answer listed in
+exercise_answers.py fails with its hint, even when the student's file has gutted check cells and
+stored outputs that claim the check passed (the checker runs the reference checks instead).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import answer_cases, answered_notebook, run_checker
+from exercise_answers import ANSWERS
+
+
+@pytest.mark.parametrize("name, k", answer_cases("wrong"))
+def test_wrong_answers_fail_with_a_hint_despite_forged_checks_and_outputs(tmp_path, name, k):
+    wrong = {n: a["wrong"][k] for n, a in ANSWERS[name].items() if k < len(a["wrong"])}
+    path = answered_notebook(tmp_path, name, {n: w[0] for n, w in wrong.items()},
+                             forge_outputs=True)
+    code, verdicts, output = run_checker(path)
+    assert code == 1, output
+    assert set(verdicts) == set(ANSWERS[name]), output
+    for number, verdict in verdicts.items():
+        if number in wrong:
+            assert verdict != "passed" and wrong[number][1] in verdict, (number, output)
+        else:
+            assert verdict.startswith("not answered yet"), (number, output)
