@@ -4,7 +4,8 @@ Each function is defined once here and imported by every lesson that uses it:
 
 - the model: ``Net`` (the classic two-layer network) and ``ReLUNet`` (the same layers with a
   nonlinearity);
-- reproducibility: ``seed_everything``, ``choose_device``, ``run_fresh_python``;
+- reproducibility: ``seed_everything``, ``choose_device``, ``run_fresh_python``,
+  ``save_as_if_on``;
 - data and training: ``load_data``, ``make_loaders``, ``train``, ``evaluate``, ``plot_losses``;
 - looking at weights: ``state_dict_summary``, ``compare_state_dicts``,
   ``assert_state_dicts_equal``;
@@ -160,6 +161,29 @@ def run_fresh_python(code: str, *, cwd: str | Path | None = None, timeout: float
         raise TimeoutError(f"the fresh process ran longer than {timeout} s: pass a larger "
                            "timeout, or check the code for an endless loop") from None
     return _ANSI.sub("", proc.stdout).rstrip()
+
+
+def save_as_if_on(tag: str, obj: object, path: str | Path) -> None:
+    """``torch.save(obj, path)`` with every storage tagged ``tag``: simulates a file saved on a
+    device this machine may not have (e.g. ``"cuda:1"``), for lessons and fixtures.
+
+    ``torch.save`` asks ``torch.serialization.location_tag`` for each storage's tag; it is
+    replaced for this one save and put back afterwards, even if the save fails.
+
+    >>> import tempfile; path = Path(tempfile.mkdtemp()) / "t.pt"
+    >>> save_as_if_on("cuda:1", {"w": torch.ones(1)}, path)
+    >>> tags = []; _ = torch.load(path, map_location=lambda s, tag: tags.append(tag) or s,
+    ...                           weights_only=True); tags
+    ['cuda:1']
+    """
+    if not isinstance(tag, str) or not tag:
+        raise TypeError(f"tag must be a location tag such as 'cuda:0', not {tag!r}")
+    original = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: tag
+    try:
+        torch.save(obj, path)
+    finally:
+        torch.serialization.location_tag = original
 
 
 # --- data and training ------------------------------------------------------------------------

@@ -7,8 +7,9 @@ Every fixture holds the same weights: those of ``torch.manual_seed(0); Net()``, 
 from ckpt_helpers, so a lesson can prove that it recovered them exactly.
 
 - ``net_cuda.pt``: a state_dict whose storages carry the location tag ``cuda:0``, as a file
-  saved on a GPU does. Made on a CPU-only machine: ``torch.serialization.location_tag`` is
-  replaced during ``torch.save`` so each storage is recorded as ``cuda:0``. Loading it runs
+  saved on a GPU does. Made on a CPU-only machine with ``ckpt_helpers.save_as_if_on``, which
+  replaces ``torch.serialization.location_tag`` during ``torch.save`` so each storage is
+  recorded as ``cuda:0``. Loading it runs
   torch's real CUDA checks: on a machine without CUDA it raises the real error.
 - ``net_module_prefix.pt``: ``nn.DataParallel(model).state_dict()``: every key starts with
   ``module.``, as in files saved from DataParallel or DistributedDataParallel.
@@ -32,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ckpt_helpers import Net
+from ckpt_helpers import Net, save_as_if_on
 
 HERE = Path(__file__).resolve().parent
 SEED = 0  # every fixture holds the weights of torch.manual_seed(SEED); Net()
@@ -56,16 +57,6 @@ def seeded_net() -> Net:
     """The model every fixture is made from."""
     torch.manual_seed(SEED)
     return Net()
-
-
-def save_as_cuda(obj: object, path: Path) -> None:
-    """``torch.save`` with every storage tagged ``cuda:0``, without needing a GPU."""
-    original = torch.serialization.location_tag
-    torch.serialization.location_tag = lambda storage: "cuda:0"
-    try:
-        torch.save(obj, path)
-    finally:
-        torch.serialization.location_tag = original
 
 
 def save_whole_model_of_old_class(path: Path) -> None:
@@ -93,7 +84,7 @@ def generate(out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in (
         "net_cuda.pt", "net_module_prefix.pt", "net_orig_mod_prefix.pt", "net_whole_kit_v1.pt")}
-    save_as_cuda(seeded_net().state_dict(), paths["net_cuda.pt"])
+    save_as_if_on("cuda:0", seeded_net().state_dict(), paths["net_cuda.pt"])
     torch.save(nn.DataParallel(seeded_net()).state_dict(), paths["net_module_prefix.pt"])
     torch.save(torch.compile(seeded_net()).state_dict(), paths["net_orig_mod_prefix.pt"])
     save_whole_model_of_old_class(paths["net_whole_kit_v1.pt"])

@@ -16,8 +16,8 @@ from torch import nn
 import ckpt_helpers
 from ckpt_helpers import (Net, ReLUNet, assert_state_dicts_equal, choose_device, clean_notebook,
                           compare_state_dicts, evaluate, find_exercises, load_data, make_loaders,
-                          make_student_notebook, plot_losses, run_fresh_python, seed_everything,
-                          state_dict_summary, train)
+                          make_student_notebook, plot_losses, run_fresh_python, save_as_if_on,
+                          seed_everything, state_dict_summary, train)
 
 
 def test_docstring_examples_run():
@@ -355,3 +355,26 @@ def test_fresh_python_rejects_bad_input_and_stops_endless_code(tmp_path):
         run_fresh_python("print(1)", cwd=tmp_path / "nowhere")
     with pytest.raises(TimeoutError, match="larger timeout"):
         run_fresh_python("while True: pass", timeout=1)
+
+
+def test_save_as_if_on_tags_every_storage_and_restores_torch(tmp_path):
+    path = tmp_path / "sim.pt"
+    sd = Net().state_dict()
+    save_as_if_on("cuda:3", sd, path)
+    tags = []
+    loaded = torch.load(path, map_location=lambda storage, tag: tags.append(tag) or storage,
+                        weights_only=True)
+    assert tags == ["cuda:3"] * 4
+    assert_state_dicts_equal(loaded, sd)
+    torch.save(sd, tmp_path / "plain.pt")  # later saves are untouched
+    with pytest.raises(TypeError, match="location tag"):
+        save_as_if_on("", sd, path)
+    with pytest.raises(Exception):
+        save_as_if_on("cuda:0", {"x": lambda: 1}, tmp_path / "bad.pt")  # a failing save ...
+    tags.clear()
+    torch.load(tmp_path / "plain.pt", map_location=lambda s, tag: tags.append(tag) or s,
+               weights_only=True)
+    torch.save(sd, tmp_path / "after.pt")  # ... still restores torch's own tagging
+    torch.load(tmp_path / "after.pt", map_location=lambda s, tag: tags.append(tag) or s,
+               weights_only=True)
+    assert set(tags) == {"cpu"}
