@@ -24,8 +24,10 @@ import argparse
 import contextlib
 import copy
 import io
+import os
 import random
 import re
+import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -149,9 +151,6 @@ def run_fresh_python(code: str, *, cwd: str | Path | None = None, timeout: float
         raise TypeError(f"code must be Python source text (a str), not {type(code).__name__}")
     if cwd is not None and not Path(cwd).is_dir():
         raise FileNotFoundError(f"cwd {cwd} is not a folder: pass an existing one, or None")
-    import os
-    import subprocess
-
     env = dict(os.environ, PYTHONUNBUFFERED="1")  # keeps prints and warnings in order
     try:
         proc = subprocess.run([sys.executable, "-c", _FRESH_WRAPPER], input=code, text=True,
