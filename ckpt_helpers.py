@@ -20,16 +20,22 @@ functions that need them.
 
 from __future__ import annotations
 
+import _compat_pickle
 import argparse
 import contextlib
 import copy
 import io
+import json
+import math
 import os
+import pickle
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -397,6 +403,632 @@ def assert_state_dicts_equal(a: Mapping[str, torch.Tensor], b: Mapping[str, torc
     problems = compare_state_dicts(a, b)
     if problems:
         raise AssertionError("state_dicts differ:\n  " + "\n  ".join(problems))
+
+
+# --- saving and loading checkpoints safely ----------------------------------------------------
+# save_checkpoint never leaves a half-written file at its path; load_checkpoint only ever
+# unpickles with weights_only=True and checks the CRC-32 of every zip member first, because
+# torch.load itself does not (a flipped bit in a tensor loads silently). Every failure is a
+# CheckpointError whose message says what to do, with the original error as its __cause__.
+
+
+class CheckpointError(Exception):
+    """Base of every error raised by the checkpoint helpers; the original error is __cause__."""
+
+
+class CheckpointNotFoundError(CheckpointError):
+    """The path does not exist, is a folder, or cannot be read."""
+
+
+class CheckpointCorruptError(CheckpointError):
+    """The file is truncated or damaged: it fails its integrity check or cannot be parsed."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """The file needs classes or functions that ``weights_only=True`` refuses; see ``.globals``."""
+
+    def __init__(self, message: str, globals_: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.globals = list(globals_)
+
+
+class CheckpointDeviceError(CheckpointError):
+    """The file was saved on a device this machine does not have; pass ``map_location``."""
+
+
+class CheckpointFormatError(CheckpointError):
+    """The file is not a torch.save checkpoint holding a dict (safetensors, .pt2, TorchScript...)."""
+
+
+class CheckpointWriteError(CheckpointError):
+    """The save could not complete; the previous file at the path is untouched."""
+
+
+# What inspect_checkpoint reports as CheckpointInfo.format.
+TORCH_ZIP = "torch zip"
+TORCH_LEGACY = "legacy torch"
+TORCHSCRIPT = "TorchScript archive"
+EXPORT_PT2 = "torch.export .pt2"
+SAFETENSORS = "safetensors"
+PICKLE = "plain pickle"
+OTHER_ZIP = "zip archive, not a checkpoint"
+NOT_A_CHECKPOINT = "not a checkpoint"
+
+_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"  # torch's magic number
+_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp")
+_FORMAT_ADVICE = {
+    TORCHSCRIPT: "a TorchScript archive: it contains code and TorchScript is deprecated. If you "
+                 "trust it, torch.jit.load it once and re-save its state_dict with torch.save",
+    EXPORT_PT2: "a torch.export program: load it with torch.export.load, and only if you trust it "
+                "(loading it unpickles with weights_only=False)",
+    SAFETENSORS: "a safetensors file: load it with safetensors.torch.load_file(path)",
+    PICKLE: "a plain pickle, not a torch.save checkpoint: it can run code when loaded; do not "
+            "load it unless you trust its source",
+    OTHER_ZIP: "a zip archive without the data.pkl that torch.save writes",
+    NOT_A_CHECKPOINT: "not a checkpoint (no torch, safetensors or pickle header): check the path",
+}
+
+
+def _existing_file(path: str | Path) -> Path:
+    """``path`` as a Path, or CheckpointNotFoundError saying why it cannot be read."""
+    path = Path(path)
+    if not path.exists():
+        hint = ""
+        if path.parent.is_dir():
+            near = sorted(p.name for p in path.parent.iterdir() if p.suffix == path.suffix)[:5]
+            hint = f" Files like it in {path.parent}: {', '.join(near)}." if near else ""
+        raise CheckpointNotFoundError(f"No checkpoint at {path}: check the path.{hint}")
+    if path.is_dir():
+        raise CheckpointNotFoundError(
+            f"{path} is a folder, not a checkpoint file: pass the file inside it "
+            f"(latest_checkpoint({str(path)!r}) finds the newest one).")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        raise CheckpointNotFoundError(f"Cannot read {path} ({error.strerror}): check its "
+                                      "permissions.") from error
+    return path
+
+
+def _zip_format(names: Sequence[str]) -> str:
+    """Which kind of torch zip archive has these member names."""
+    roots = {n.split("/", 1)[1] for n in names if "/" in n}
+    if "archive_format" in roots:
+        return EXPORT_PT2
+    if "constants.pkl" in roots or any(r.startswith("code/") for r in roots):
+        return TORCHSCRIPT
+    return TORCH_ZIP if "data.pkl" in roots else OTHER_ZIP
+
+
+def _sniff(path: Path) -> str:
+    """The format of the file at ``path``, from its first bytes (and zip member names)."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+        size = os.fstat(f.fileno()).st_size
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return _zip_format(archive.namelist())
+        except Exception:  # a damaged zip: torch.save wrote it, most likely
+            return TORCH_ZIP
+    if head.startswith(_LEGACY_MAGIC):
+        return TORCH_LEGACY
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return PICKLE
+    header_len = int.from_bytes(head[:8], "little") if len(head) >= 9 else 0
+    if 2 <= header_len <= size - 8 and head[8:9] == b"{":
+        return SAFETENSORS
+    return NOT_A_CHECKPOINT
+
+
+def _verify_zip(path: Path, torch_save: bool = True) -> int:
+    """Check the archive torch.save wrote: its structure and every member's CRC-32.
+
+    Returns the number of members; raises CheckpointCorruptError on any damage.
+    """
+    damaged = (f"{path} is damaged or truncated ({{}}). Use an earlier checkpoint or copy the "
+               "file again.")
+    try:
+        with open(path, "rb") as f:
+            f.seek(-22, os.SEEK_END)
+            end = f.read(22)
+        # torch.save ends the file with an end-of-central-directory record and no comment
+        if end[:4] != b"PK\x05\x06" or end[20:22] != b"\0\0":
+            raise CheckpointCorruptError(damaged.format("it does not end where the zip ends"))
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if len(set(names)) != len(names):
+                raise CheckpointCorruptError(damaged.format("duplicate members"))
+            bad = archive.testzip()
+    except CheckpointError:
+        raise
+    except Exception as error:
+        raise CheckpointCorruptError(damaged.format(f"{type(error).__name__}: {error}")) from error
+    if bad is not None:
+        raise CheckpointCorruptError(damaged.format(f"{bad} fails its CRC-32 check"))
+    if torch_save and _zip_format(names) != TORCH_ZIP:
+        raise CheckpointCorruptError(damaged.format("no data.pkl member"))
+    return len(names)
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name != "posix":  # no cheap check elsewhere: assume alive
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _remove_stale_temps(path: Path) -> list[Path]:
+    """Delete temp folders an earlier save_checkpoint to ``path`` left when its process died."""
+    removed = []
+    for entry in path.parent.iterdir():
+        match = _TEMP_NAME.fullmatch(entry.name)
+        if match and match["name"] == path.name and not _pid_alive(int(match["pid"])):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _numbered(name: str) -> re.Pattern[str]:
+    """``epoch_0007.pt`` -> a pattern matching ``epoch_<digits>.pt``."""
+    parts = re.split(r"\d+", name)
+    if len(parts) == 1:
+        raise ValueError(f"keep= needs numbered file names such as epoch_0007.pt, got {name!r}")
+    return re.compile(r"\d+".join(re.escape(part) for part in parts))
+
+
+def save_checkpoint(path: str | Path, checkpoint: Mapping[str, Any], *,
+                    keep: int | None = None) -> Path:
+    """Save ``checkpoint`` (a dict) to ``path`` so that a crash never destroys the previous file.
+
+    It writes a temp file in the same folder, fsyncs it, renames it over ``path`` and fsyncs the
+    folder; temp files of saves that died earlier are removed. The zip's CRC-32s let
+    ``load_checkpoint`` detect later corruption. With ``keep=K`` and numbered names
+    (``epoch_0007.pt``), it verifies the new file, then deletes all but the K newest.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> save_checkpoint(folder / "ckpt.pt", {"epoch": 3}).name
+    'ckpt.pt'
+    """
+    path = Path(path)
+    if not isinstance(checkpoint, Mapping):
+        raise TypeError(f"save_checkpoint saves a dict, got {type(checkpoint).__name__}: "
+                        "wrap it, e.g. {'model': model.state_dict()}")
+    if keep is not None and keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep}")
+    pattern = _numbered(path.name) if keep is not None else None
+    if path.is_dir():
+        raise CheckpointWriteError(f"{path} is a folder: pass a file name such as "
+                                   f"{path / 'checkpoint.pt'}")
+    if not path.parent.is_dir():
+        raise CheckpointWriteError(f"The folder {path.parent} does not exist: create it first "
+                                   "with Path(folder).mkdir(parents=True, exist_ok=True)")
+    _remove_stale_temps(path)
+    # The temp file has the final name inside a temp folder, so the archive's inner folder name
+    # is the one torch.save(path) would write; the rename out of it is still atomic.
+    temp_dir = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    temp = temp_dir / path.name
+    try:
+        temp_dir.mkdir()
+        torch.save(checkpoint, str(temp))
+        _fsync(temp)
+        os.replace(temp, path)
+        with contextlib.suppress(OSError):  # folders cannot be opened on Windows
+            _fsync(path.parent)
+    except BaseException as error:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        if not isinstance(error, Exception):
+            raise  # KeyboardInterrupt and friends: cleaned up, now let them through
+        text = f"{type(error).__name__}: {error}"
+        if isinstance(error, OSError) or "write" in text.lower():
+            advice = ("check that the folder is writable and the disk has space "
+                      f"({len(checkpoint)} entries)")
+        else:
+            advice = ("save only tensors, state_dicts and plain Python values; "
+                      "lambdas, open files and locally defined classes cannot be pickled")
+        raise CheckpointWriteError(f"Could not save {path} ({text}): {advice}. "
+                                   "The previous file there, if any, is untouched.") from error
+    shutil.rmtree(temp_dir, ignore_errors=True)
+    if pattern is not None and keep is not None:
+        _verify_zip(path)
+        rotate_checkpoints(path.parent, keep, pattern)
+    return path
+
+
+def rotate_checkpoints(folder: str | Path, keep: int, pattern: str | re.Pattern[str]) -> list[Path]:
+    """Delete all but the ``keep`` newest files in ``folder`` whose names fully match ``pattern``.
+
+    Files are ordered by modification time, then name. Returns the removed paths.
+    """
+    pattern = re.compile(pattern) if isinstance(pattern, str) else pattern
+    files = [p for p in Path(folder).iterdir() if p.is_file() and pattern.fullmatch(p.name)]
+    files.sort(key=lambda p: (p.stat().st_mtime_ns, p.name))
+    old = files[:-keep]
+    for p in old:
+        p.unlink()
+    return old
+
+
+def _global_name(obj: Any) -> str:
+    if isinstance(obj, tuple):  # (function, "module.name") as safe_globals accepts
+        return str(obj[1])
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def _unsafe_error(path: Path, error: Exception, trusted: Sequence[Any]) -> UnsafeCheckpointError:
+    text = str(error)
+    found = re.findall(r"GLOBAL ([\w.]+)", text)
+    with contextlib.suppress(Exception):
+        found += torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+    allowed = {_global_name(obj) for obj in trusted}
+    names = sorted(set(found) - allowed)
+    if not names:
+        return UnsafeCheckpointError(
+            f"{path} holds pickle operations that weights_only=True refuses ({text.strip()[:200]}). "
+            "Do not load it unless you made it; if you did, re-save plain state_dicts.", [])
+    blocked = [n for n in names if n.split(".")[0] in ("os", "posix", "nt", "sys", "subprocess",
+                                                         "builtins")]
+    advice = ("It would run code: do not load it." if blocked else
+              "Load it only if you trust its source, by passing the classes: "
+              f"load_checkpoint(path, trusted=[{', '.join(n.rsplit('.', 1)[1] for n in names)}]);"
+              " better, save a state_dict instead of whole objects.")
+    return UnsafeCheckpointError(
+        f"{path} needs {', '.join(names)}, which weights_only=True does not allow. {advice}", names)
+
+
+def load_checkpoint(path: str | Path, *, map_location: Any = "cpu",
+                    trusted: Sequence[Any] = ()) -> dict[str, Any]:
+    """Load a checkpoint dict safely: integrity checked, ``weights_only=True``, clear errors.
+
+    ``trusted`` lists extra classes the file may use (admitted only for this call, through
+    ``torch.serialization.safe_globals``). Every failure raises a ``CheckpointError`` subclass.
+
+    >>> import tempfile; path = Path(tempfile.mkdtemp()) / "ckpt.pt"
+    >>> load_checkpoint(save_checkpoint(path, {"epoch": 3}))
+    {'epoch': 3}
+    """
+    path = _existing_file(path)
+    try:
+        kind = _sniff(path)
+    except OSError as error:
+        raise CheckpointNotFoundError(f"Cannot read {path}: {error}") from error
+    if path.stat().st_size == 0:
+        raise CheckpointCorruptError(f"{path} is empty: the save that wrote it never finished. "
+                                     "Use an earlier checkpoint.")
+    if kind == TORCH_ZIP:
+        _verify_zip(path)
+    elif kind != TORCH_LEGACY:  # the legacy format has no checksums; weights_only still guards
+        raise CheckpointFormatError(f"{path} is {_FORMAT_ADVICE[kind]}.")
+    try:
+        with torch.serialization.safe_globals(list(trusted)):
+            ckpt = torch.load(str(path), map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise _unsafe_error(path, error, trusted) from error
+    except (RuntimeError, AssertionError) as error:
+        text = str(error)
+        if any(word in text for word in ("CUDA", "cuda", "device", "mps", "location")):
+            raise CheckpointDeviceError(
+                f"{path} cannot be loaded onto map_location={map_location!r} ({text.strip()}). "
+                "Use a device this machine has: map_location='cpu' always works.") from error
+        raise CheckpointCorruptError(f"{path} could not be read ({type(error).__name__}: "
+                                     f"{text[:200]}); use an earlier checkpoint.") from error
+    except Exception as error:
+        raise CheckpointCorruptError(f"{path} could not be read ({type(error).__name__}: "
+                                     f"{str(error)[:200]}); use an earlier checkpoint.") from error
+    if not isinstance(ckpt, dict):
+        raise CheckpointFormatError(f"{path} holds a {type(ckpt).__name__}, not a checkpoint dict: "
+                                    "load it with torch.load(path, weights_only=True).")
+    return ckpt
+
+
+def latest_checkpoint(folder: str | Path, pattern: str = r".*\.pt") -> Path | None:
+    """The newest file in ``folder`` (matching the regex ``pattern``) that passes its integrity
+    check, skipping temp files of unfinished saves and damaged files; None if there is none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointNotFoundError(f"{folder} is not a folder: pass the folder your "
+                                      "checkpoints are saved in.")
+    regex = re.compile(pattern)
+    files = [p for p in folder.iterdir()
+             if p.is_file() and not p.name.startswith(".") and regex.fullmatch(p.name)]
+    for candidate in sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True):
+        with contextlib.suppress(CheckpointError, OSError):
+            if _sniff(candidate) == TORCH_ZIP:
+                _verify_zip(candidate)
+                return candidate
+    return None
+
+
+# --- inspect_checkpoint: read a file's pickle without running it --------------------------------
+
+
+@dataclass
+class TensorInfo:
+    """One tensor of a checkpoint, as stored: no bytes of it are read."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    device: str
+    nbytes: int
+
+
+@dataclass
+class CheckpointInfo:
+    """What ``inspect_checkpoint`` found in a file."""
+
+    path: str
+    format: str
+    integrity: str
+    tensors: list[TensorInfo]
+    globals: list[str]
+    unsafe_globals: list[str]
+    notes: list[str]
+
+    def __str__(self) -> str:
+        lines = [f"file:      {Path(self.path).name}", f"format:    {self.format}",
+                 f"integrity: {self.integrity}"]
+        if self.tensors:
+            total = sum(t.nbytes for t in self.tensors)
+            lines.append(f"tensors:   {len(self.tensors)}, {total:,} bytes")
+            for t in self.tensors:
+                shape = "x".join(map(str, t.shape)) or "scalar"
+                lines.append(f"  {t.name:<32} {shape:<12} {t.dtype:<9} {t.device:<7} "
+                             f"{t.nbytes:>12,} B")
+        if self.format in (TORCH_ZIP, TORCH_LEGACY, PICKLE, TORCHSCRIPT):
+            lines.append("globals:   " + (", ".join(self.globals) or "none"))
+            lines.append("unsafe:    " + (", ".join(self.unsafe_globals) or
+                                          "none (weights_only=True can load it)"))
+        lines += [f"note:      {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+_STORAGE_DTYPES = {"Float": "float32", "Double": "float64", "Half": "float16",
+                   "BFloat16": "bfloat16", "Long": "int64", "Int": "int32", "Short": "int16",
+                   "Char": "int8", "Byte": "uint8", "Bool": "bool", "ComplexFloat": "complex64",
+                   "ComplexDouble": "complex128", "Untyped": "uint8"}
+_SAFETENSORS_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
+                       "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8",
+                       "U8": "uint8", "BOOL": "bool"}
+
+
+def _itemsize(dtype: str) -> int:
+    value = getattr(torch, dtype, None)
+    return value.itemsize if isinstance(value, torch.dtype) else 1
+
+
+class _Opaque:
+    """Stands in for any class or function a pickle names: records, never runs."""
+
+    qualname = "?"
+    args: tuple[Any, ...]
+    state: Any
+    items: dict[Any, Any]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _Opaque:
+        self = object.__new__(cls)
+        self.args, self.state, self.items = args, None, {}
+        return self
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.items[key] = value
+
+    def append(self, value: Any) -> None:
+        self.items[len(self.items)] = value
+
+    def extend(self, values: Any) -> None:
+        for value in values:
+            self.append(value)
+
+
+@dataclass
+class _Storage:
+    dtype: str
+    key: str
+    device: str
+
+
+@dataclass
+class _Tensor:
+    storage: _Storage
+    shape: tuple[int, ...]
+    dtype: str
+
+
+def _rebuild(storage: Any, offset: Any = 0, shape: Any = (), *rest: Any) -> Any:
+    if not isinstance(storage, _Storage):
+        return _Opaque(storage, offset, shape, *rest)
+    dtype = next((arg.qualname.rsplit(".", 1)[1] for arg in rest[3:4]  # _rebuild_tensor_v3
+                  if isinstance(getattr(arg, "qualname", None), str)), storage.dtype)
+    shape = tuple(int(n) for n in shape) if isinstance(shape, (tuple, list)) else ()
+    return _Tensor(storage, shape, dtype)
+
+
+class _Dict(dict):
+    """A dict that takes attributes, as the OrderedDict of a state_dict has ``_metadata``."""
+
+
+class _RecordingUnpickler(pickle.Unpickler):
+    """Unpickles into placeholders: tensors become _Tensor records, every other global an
+    _Opaque subclass named after it. Nothing named in the file is imported or called."""
+
+    _REBUILDERS = {"torch._utils._rebuild_tensor_v2": _rebuild,
+                   "torch._utils._rebuild_tensor_v3": _rebuild,
+                   "torch._utils._rebuild_parameter": lambda data, *rest: data,
+                   "torch._utils._rebuild_parameter_with_state": lambda data, *rest: data,
+                   "collections.OrderedDict": _Dict}
+
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file)
+        self.globals: list[str] = []
+
+    def find_class(self, module: str, name: str) -> Any:
+        # protocol 2 names Python 2 modules (__builtin__.set): map them as pickle itself does
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        full = f"{module}.{name}"
+        if full not in self.globals:
+            self.globals.append(full)
+        if full in self._REBUILDERS:
+            return self._REBUILDERS[full]
+        return type(name.replace(".", "_") or "_", (_Opaque,), {"qualname": full})
+
+    def persistent_load(self, pid: Any) -> Any:
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
+            return _Opaque(pid)
+        kind = getattr(pid[1], "qualname", "")
+        dtype = _STORAGE_DTYPES.get(kind.rsplit(".", 1)[-1].replace("Storage", ""), "uint8")
+        return _Storage(dtype, str(pid[2]), str(pid[3]))
+
+
+def _walk(obj: Any, name: str, found: list[tuple[str, _Tensor]], seen: set[int]) -> None:
+    if id(obj) in seen or len(found) > 100_000:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, _Tensor):
+        found.append((name, obj))
+        return
+    if isinstance(obj, _Opaque):  # a module's tensors sit in its state, under _parameters
+        obj = {"": obj.state, **obj.items, **({"args": obj.args} if obj.args else {})}
+    items = (obj.items() if isinstance(obj, dict) else
+             enumerate(obj) if isinstance(obj, (list, tuple, set)) else ())
+    for key, value in items:
+        inner = key in ("", "_modules", "_parameters", "_buffers")
+        _walk(value, name if inner else f"{name}.{key}" if name else str(key), found, seen)
+
+
+def _describe_pickle(data: bytes, info: CheckpointInfo) -> None:
+    """Fill ``info`` from the pickle ``data`` without running it."""
+    unpickler = _RecordingUnpickler(io.BytesIO(data))
+    try:
+        obj = unpickler.load()
+    except Exception as error:
+        obj = None
+        info.notes.append(f"the pickle could not be read to the end ({type(error).__name__})")
+    found: list[tuple[str, _Tensor]] = []
+    _walk(obj, "", found, set())
+    sharing: dict[int, list[str]] = {}
+    for name, record in found:
+        nbytes = math.prod(record.shape) * _itemsize(record.dtype)
+        info.tensors.append(TensorInfo(name or "(top)", record.shape, record.dtype,
+                                       record.storage.device, nbytes))
+        sharing.setdefault(id(record.storage), []).append(name or "(top)")
+    for names in sharing.values():
+        if len(names) > 1:
+            info.notes.append(f"{', '.join(names)} share one storage (tied or views)")
+    import torch._weights_only_unpickler as weights_only  # torch's own allow-list
+    allowed = {*weights_only._get_allowed_globals(), *weights_only._get_user_allowed_globals()}
+    info.globals = unpickler.globals
+    info.unsafe_globals = [g for g in unpickler.globals if g not in allowed]
+    if obj is not None and not isinstance(obj, dict):
+        info.notes.append(f"the top-level object is a {type(obj).__name__}, not a dict")
+
+
+def _inspect_zip(path: Path, info: CheckpointInfo) -> None:
+    try:
+        members = _verify_zip(path, torch_save=info.format == TORCH_ZIP)
+        info.integrity = f"ok: {members} zip members, every CRC-32 matches"
+    except CheckpointCorruptError as error:
+        info.integrity = f"FAILED: {str(error).split('(', 1)[-1].split(')')[0]}"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            pickles = [n for n in names if n.endswith("/data.pkl")]
+            if info.format == TORCHSCRIPT:
+                code = [n for n in names if "/code/" in n and n.endswith(".py")]
+                info.notes.append(f"contains {len(code)} TorchScript code files: it is a program")
+            if info.format == EXPORT_PT2:
+                info.notes.append("a torch.export program; torch.export.load unpickles parts of "
+                                  "it with weights_only=False: trusted files only")
+                return
+            if pickles:
+                _describe_pickle(archive.read(pickles[0]), info)
+    except Exception as error:
+        info.notes.append(f"the archive cannot be read ({type(error).__name__}: {error})")
+
+
+def _inspect_safetensors(path: Path, info: CheckpointInfo) -> None:
+    info.integrity = "none: safetensors files carry no checksum"
+    info.notes.append("safetensors holds no code: loading it cannot run anything")
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        if n > 100_000_000:
+            info.notes.append("header larger than 100 MB: not a valid safetensors file")
+            return
+        try:
+            header = json.loads(f.read(n))
+        except ValueError as error:
+            info.notes.append(f"the JSON header is damaged ({error})")
+            return
+    for name, entry in header.items() if isinstance(header, dict) else ():
+        if name == "__metadata__" or not isinstance(entry, dict):
+            continue
+        with contextlib.suppress(Exception):
+            start, end = entry["data_offsets"]
+            dtype = _SAFETENSORS_DTYPES.get(entry["dtype"], entry["dtype"].lower())
+            info.tensors.append(TensorInfo(name, tuple(entry["shape"]), dtype, "cpu",
+                                           int(end) - int(start)))
+    if isinstance(header, dict) and isinstance(header.get("__metadata__"), dict):
+        info.notes.append(f"metadata: {header['__metadata__']}")
+
+
+def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
+    """Tell what a file is without running anything in it: format, tensors, globals, integrity.
+
+    The pickle inside is read with an unpickler that records the classes and functions it names
+    instead of importing them. Also ``python -m ckpt_helpers inspect FILE``.
+
+    >>> import tempfile; path = Path(tempfile.mkdtemp()) / "ckpt.pt"
+    >>> info = inspect_checkpoint(save_checkpoint(path, {"w": torch.zeros(2, 3)}))
+    >>> info.format, info.tensors[0].shape, info.unsafe_globals
+    ('torch zip', (2, 3), [])
+    """
+    path = _existing_file(path)
+    info = CheckpointInfo(str(path), NOT_A_CHECKPOINT, "none", [], [], [], [])
+    try:
+        size = path.stat().st_size
+        info.format = _sniff(path) if size else "empty file"
+        if info.format in (TORCH_ZIP, TORCHSCRIPT, EXPORT_PT2, OTHER_ZIP):
+            _inspect_zip(path, info)
+        elif info.format == SAFETENSORS:
+            _inspect_safetensors(path, info)
+        elif info.format in (TORCH_LEGACY, PICKLE):
+            info.integrity = "none: this format carries no checksums"
+            data = path.read_bytes()
+            if info.format == TORCH_LEGACY:  # magic number, protocol, system info, then the data
+                stream = io.BytesIO(data)
+                for _ in range(3):
+                    _RecordingUnpickler(stream).load()
+                data = data[stream.tell():]
+            _describe_pickle(data, info)
+        elif size == 0:
+            info.notes.append("the file is empty: the save that wrote it never finished")
+    except Exception as error:  # whatever the bytes, inspecting reports rather than raises
+        info.notes.append(f"could not be read to the end ({type(error).__name__}: {error})")
+    if info.unsafe_globals:
+        info.notes.append("weights_only=True refuses this file: it names "
+                          + ", ".join(info.unsafe_globals))
+    return info
 
 
 # --- exercises: student notebooks and the answer checker --------------------------------------
