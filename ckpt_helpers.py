@@ -9,10 +9,14 @@ Each function is defined once here and imported by every lesson that uses it:
 - data and training: ``load_data``, ``make_loaders``, ``train``, ``evaluate``, ``plot_losses``;
 - looking at weights: ``state_dict_summary``, ``compare_state_dicts``,
   ``assert_state_dicts_equal``;
+- checkpoints, safely: ``save_checkpoint`` (crash-proof), ``load_checkpoint`` (verified,
+  ``weights_only=True``, every failure a ``CheckpointError``), ``inspect_checkpoint`` (what a file
+  holds, without running it), ``latest_checkpoint`` and ``rotate_checkpoints``;
 - exercises: ``make_student_notebook`` and ``check_notebook``, also as commands::
 
       python -m ckpt_helpers check notebooks/01_define_the_net.ipynb   # a student checks answers
       python -m ckpt_helpers student [--execute]                       # instructor: regenerate
+      python -m ckpt_helpers inspect FILE                               # what is in this file?
 
 Importing this module does no work: matplotlib, tqdm, nbformat and pytest are imported inside the
 functions that need them.
@@ -1296,7 +1300,7 @@ def check_notebook(path: str | Path, cell_timeout: float = 300) -> list[Exercise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m ckpt_helpers check NOTEBOOK`` or ``python -m ckpt_helpers student``."""
+    """``python -m ckpt_helpers check NOTEBOOK``, ``... student`` or ``... inspect FILE``."""
     parser = argparse.ArgumentParser(prog="python -m ckpt_helpers",
                                      description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -1305,8 +1309,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     student = commands.add_parser("student", help="regenerate notebooks/*.ipynb from solutions/")
     student.add_argument("--execute", action="store_true",
                          help="re-run every instructor notebook first and store its outputs")
+    inspect = commands.add_parser("inspect", help="tell what a checkpoint file holds, "
+                                                  "without running anything in it")
+    inspect.add_argument("files", type=Path, nargs="+", metavar="FILE")
     args = parser.parse_args(argv)
 
+    if args.command == "inspect":
+        status = 0
+        for i, path in enumerate(args.files):
+            try:
+                print(("\n" if i else "") + str(inspect_checkpoint(path)))
+            except CheckpointError as error:
+                print(f"error: {error}", file=sys.stderr)
+                status = 2
+        return status
     if args.command == "student":
         for path in write_student_notebooks(execute=args.execute):
             print(f"wrote {path.relative_to(KIT_DIR)}")
