@@ -28,6 +28,7 @@ import _compat_pickle
 import argparse
 import contextlib
 import copy
+import errno
 import io
 import json
 import math
@@ -595,6 +596,20 @@ def _numbered(name: str) -> re.Pattern[str]:
     return re.compile(r"\d+".join(re.escape(part) for part in parts))
 
 
+def _write_advice(error: Exception, folder: Path) -> str:
+    """What to do about a failed save, from the error it raised."""
+    if isinstance(error, (pickle.PicklingError, AttributeError, TypeError)):
+        return ("save only tensors, state_dicts and plain Python values (lambdas, open files and "
+                "classes defined inside functions cannot be pickled)")
+    if isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"you cannot write in {folder}: save to a folder you own, or fix its permissions"
+    try:
+        free = f"{shutil.disk_usage(folder).free / 2**20:,.0f} MiB free there"
+    except OSError:
+        free = "free space unknown"
+    return f"writing failed, so the disk may be full ({free}): free some space or save elsewhere"
+
+
 def save_checkpoint(path: str | Path, checkpoint: Mapping[str, Any], *,
                     keep: int | None = None) -> Path:
     """Save ``checkpoint`` (a dict) to ``path`` so that a crash never destroys the previous file.
@@ -615,13 +630,17 @@ def save_checkpoint(path: str | Path, checkpoint: Mapping[str, Any], *,
     if keep is not None and keep < 1:
         raise ValueError(f"keep must be at least 1, got {keep}")
     pattern = _numbered(path.name) if keep is not None else None
-    if path.is_dir():
-        raise CheckpointWriteError(f"{path} is a folder: pass a file name such as "
-                                   f"{path / 'checkpoint.pt'}")
-    if not path.parent.is_dir():
-        raise CheckpointWriteError(f"The folder {path.parent} does not exist: create it first "
-                                   "with Path(folder).mkdir(parents=True, exist_ok=True)")
-    _remove_stale_temps(path)
+    try:
+        if path.is_dir():
+            raise CheckpointWriteError(f"{path} is a folder: pass a file name such as "
+                                       f"{path / 'checkpoint.pt'}")
+        if not path.parent.is_dir():
+            raise CheckpointWriteError(f"The folder {path.parent} does not exist: create it "
+                                       "first with Path(folder).mkdir(parents=True, exist_ok=True)")
+        _remove_stale_temps(path)
+    except OSError as error:
+        raise CheckpointWriteError(f"Cannot use the folder {path.parent} ({error.strerror}): "
+                                   f"{_write_advice(error, path.parent)}.") from error
     # The temp file has the final name inside a temp folder, so the archive's inner folder name
     # is the one torch.save(path) would write; the rename out of it is still atomic.
     temp_dir = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
@@ -637,15 +656,10 @@ def save_checkpoint(path: str | Path, checkpoint: Mapping[str, Any], *,
         shutil.rmtree(temp_dir, ignore_errors=True)
         if not isinstance(error, Exception):
             raise  # KeyboardInterrupt and friends: cleaned up, now let them through
-        text = f"{type(error).__name__}: {error}"
-        if isinstance(error, OSError) or "write" in text.lower():
-            advice = ("check that the folder is writable and the disk has space "
-                      f"({len(checkpoint)} entries)")
-        else:
-            advice = ("save only tensors, state_dicts and plain Python values; "
-                      "lambdas, open files and locally defined classes cannot be pickled")
-        raise CheckpointWriteError(f"Could not save {path} ({text}): {advice}. "
-                                   "The previous file there, if any, is untouched.") from error
+        raise CheckpointWriteError(
+            f"Could not save {path} ({type(error).__name__}: {error}): "
+            f"{_write_advice(error, path.parent)}. The previous file there, if any, is "
+            "untouched.") from error
     shutil.rmtree(temp_dir, ignore_errors=True)
     if pattern is not None and keep is not None:
         _verify_zip(path)
