@@ -545,6 +545,12 @@ def _verify_zip(path: Path, torch_save: bool = True) -> int:
             names = archive.namelist()
             if len(set(names)) != len(names):
                 raise CheckpointCorruptError(damaged.format("duplicate members"))
+            # torch's zip reader returns no bytes for a member flagged as a folder, and loads
+            # whatever memory held: torch.save never writes one
+            folders = [i.filename for i in archive.infolist() if i.is_dir() or
+                       i.external_attr & 0x10]
+            if folders:
+                raise CheckpointCorruptError(damaged.format(f"{folders[0]} is marked as a folder"))
             bad = archive.testzip()
     except CheckpointError:
         raise
@@ -920,12 +926,12 @@ class _RecordingUnpickler(pickle.Unpickler):
 
 
 def _walk(obj: Any, name: str, found: list[tuple[str, _Tensor]], seen: set[int]) -> None:
+    if isinstance(obj, _Tensor):  # a tied tensor is one object under two names: list both
+        found.append((name, obj))
+        return
     if id(obj) in seen or len(found) > 100_000:
         return
     seen.add(id(obj))
-    if isinstance(obj, _Tensor):
-        found.append((name, obj))
-        return
     if isinstance(obj, _Opaque):  # a module's tensors sit in its state, under _parameters
         obj = {"": obj.state, **obj.items, **({"args": obj.args} if obj.args else {})}
     items = (obj.items() if isinstance(obj, dict) else
@@ -959,7 +965,8 @@ def _describe_pickle(data: bytes, info: CheckpointInfo) -> None:
     info.globals = unpickler.globals
     info.unsafe_globals = [g for g in unpickler.globals if g not in allowed]
     if obj is not None and not isinstance(obj, dict):
-        info.notes.append(f"the top-level object is a {type(obj).__name__}, not a dict")
+        kind = obj.qualname if isinstance(obj, _Opaque) else type(obj).__name__
+        info.notes.append(f"the top-level object is a {kind}, not a dict")
 
 
 def _inspect_zip(path: Path, info: CheckpointInfo) -> None:
@@ -968,6 +975,12 @@ def _inspect_zip(path: Path, info: CheckpointInfo) -> None:
         info.integrity = f"ok: {members} zip members, every CRC-32 matches"
     except CheckpointCorruptError as error:
         info.integrity = f"FAILED: {str(error).split('(', 1)[-1].split(')')[0]}"
+        with open(path, "rb") as f:  # bytes hidden after the archive: another file glued on?
+            f.seek(max(0, path.stat().st_size - 2**20))
+            tail = f.read()
+        end = tail.rfind(b"PK\x05\x06")
+        if end >= 0 and len(tail) - end - 22 > 0:
+            info.notes.append(f"{len(tail) - end - 22:,} bytes follow the end of the zip archive")
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()

@@ -1,7 +1,8 @@
 """Try to break the kit's checkpoint helpers: corrupted files, crashes mid-save, malicious files.
 
     python tests/break_checkpoints.py           # a deterministic sample of every category
-    python tests/break_checkpoints.py --full    # the full counts (5,000 mutated files, 50 kills)
+    python tests/break_checkpoints.py --full    # the full counts (5,000 mutated files, every
+                                                # metadata byte, 50 kills)
 
 It prints one table and exits 1 if anything escaped: an exception outside the CheckpointError
 family, a hang, a crash, a silent wrong load, a lost checkpoint, an orphan temp file, or a payload
@@ -9,6 +10,8 @@ that ran. tests/test_break.py runs the sample under pytest.
 
 - corruption: mutated copies of a small (< 64 KiB) and a large (> 1 MiB) checkpoint go through
   load_checkpoint and inspect_checkpoint in worker processes, each case under a timeout;
+- metadata scan: every byte of the small checkpoint's zip headers and central directory, set in
+  turn to 6 values (the bytes a random mutation rarely hits, and the ones that matter most);
 - kill: a forked child saves in a loop and is SIGKILLed at a random moment; the path must then
   hold the previous or the new checkpoint, and the next save must leave no temp folder;
 - malicious: payloads that would create a sentinel file if they ran (their unsafe loaders really
@@ -20,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import functools
+import io
 import json
 import os
 import pickle
 import random
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -43,8 +48,8 @@ from torch import nn
 import ckpt_helpers
 from ckpt_helpers import CheckpointError, inspect_checkpoint, load_checkpoint, save_checkpoint
 
-SAMPLE = {"corruption": 400, "kills": 8}
-FULL = {"corruption": 5000, "kills": 50}
+SAMPLE = {"corruption": 400, "scan step": 20, "kills": 8}
+FULL = {"corruption": 5000, "scan step": 1, "kills": 50}
 MUTATIONS = ("truncate", "bit flips", "overwritten run", "header bytes", "random bytes")
 CASE_TIMEOUT_S = 20
 
@@ -105,6 +110,33 @@ def mutate(data: bytes, case: int, seed: int) -> tuple[str, bytes]:
     return kind, bytes(out)
 
 
+def metadata_positions(data: bytes) -> list[int]:
+    """Offsets of every byte of a zip that is not a member's data: headers, central directory."""
+    in_data = bytearray(len(data))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:
+                                                            info.header_offset + 30])
+            start = info.header_offset + 30 + name_len + extra_len
+            in_data[start:start + info.compress_size] = b"\1" * info.compress_size
+    return [i for i, flag in enumerate(in_data) if not flag]
+
+
+SCAN_VALUES = 6  # per metadata byte: 0x00, 0xff, 0x10 (the folder flag), and three bit flips
+
+
+def scan_mutation(data: bytes, positions: list[int], case: int) -> tuple[str, bytes]:
+    """Case ``case`` of the exhaustive scan: one metadata byte set to one of SCAN_VALUES values."""
+    position, which = positions[case // SCAN_VALUES], case % SCAN_VALUES
+    byte = data[position]
+    value = [0x00, 0xFF, 0x10, byte ^ 0x01, byte ^ 0x80, byte ^ 0x10][which]
+    if value == byte:
+        value = byte ^ 0x04
+    out = bytearray(data)
+    out[position] = value
+    return "metadata byte", bytes(out)
+
+
 def run_case(path: Path, original: dict[str, Any]) -> str:
     """load_checkpoint and inspect_checkpoint on one file -> an outcome label."""
     try:
@@ -121,15 +153,16 @@ def run_case(path: Path, original: dict[str, Any]) -> str:
     return outcome
 
 
-def corruption_worker(size: str, cases: list[int], seed: int) -> None:
+def corruption_worker(size: str, cases: list[int], seed: int, scan: bool = False) -> None:
     """Run in a child process: one line per case on stdout; SIGALRM kills a hung case."""
     torch.set_num_threads(1)
     original = make_checkpoint(size)
     folder = Path(tempfile.mkdtemp(prefix="break-"))
     base = save_checkpoint(folder / f"{size}.pt", original).read_bytes()
+    positions = metadata_positions(base)
     target = folder / "mutated.pt"
     for case in cases:
-        kind, data = mutate(base, case, seed)
+        kind, data = scan_mutation(base, positions, case) if scan else mutate(base, case, seed)
         target.write_bytes(data)
         print(json.dumps({"start": case}), flush=True)
         signal.alarm(CASE_TIMEOUT_S)  # default action: the worker dies, the parent counts a hang
@@ -141,17 +174,31 @@ def corruption_worker(size: str, cases: list[int], seed: int) -> None:
 
 def corruption_campaign(n: int, seed: int = 2024, workers: int = 2) -> Counter[str]:
     """Mutate n files (half small, half large) in ``workers`` processes; count the outcomes."""
-    jobs = [(size, [c for c in range(n // 2) if c % workers == w])
+    jobs = [(size, [c for c in range(n // 2) if c % workers == w], False)
             for size in ("small", "large") for w in range(workers)]
+    return _run_jobs(jobs, seed)
+
+
+def metadata_scan(step: int = 1, workers: int = 2) -> Counter[str]:
+    """Every ``step``-th metadata byte of the small checkpoint, each set to SCAN_VALUES values."""
+    original = make_checkpoint("small")
+    with tempfile.TemporaryDirectory() as folder:
+        base = save_checkpoint(Path(folder) / "small.pt", original).read_bytes()
+    cases = [c for c in range(len(metadata_positions(base)) * SCAN_VALUES)
+             if (c // SCAN_VALUES) % step == 0]
+    return _run_jobs([("small", cases[w::workers], True) for w in range(workers)], 0)
+
+
+def _run_jobs(jobs: list[tuple[str, list[int], bool]], seed: int) -> Counter[str]:
     counts: Counter[str] = Counter()
     lock = threading.Lock()
 
-    def drive(size: str, cases: list[int]) -> None:
+    def drive(size: str, cases: list[int], scan: bool) -> None:
         todo = list(cases)
         while todo:
             code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
                     f"import break_checkpoints as b; "
-                    f"b.corruption_worker({size!r}, {todo!r}, {seed})")
+                    f"b.corruption_worker({size!r}, {todo!r}, {seed}, {scan})")
             proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                                     text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
             started = None
@@ -324,6 +371,21 @@ except Exception as error:
 print("RAN" if os.path.exists(sentinel) else "did not run")
 '''
 
+# What inspect_checkpoint must say about each payload (a piece of its report).
+EXPECTED = {
+    "os_system.pt": "unsafe:    posix.system" if os.name == "posix" else "unsafe:    nt.system",
+    "builtins_eval.pt": "unsafe:    builtins.eval",
+    "builtins_exec.pt": "unsafe:    builtins.exec",
+    "subprocess.pt": "unsafe:    subprocess.call",
+    "functools_partial.pt": "unsafe:    functools.partial",
+    "main_class.pt": "unsafe:    __main__.Evil",
+    "numpy_object_array.pt": "numpy.",
+    "pickle_protocol4.pt": "format:    plain pickle",
+    "legacy_format.pt": "format:    legacy torch",
+    "trailing_garbage.pt": "integrity: FAILED: it does not end where the zip ends",
+    "pickle_then_zip.pt": "format:    plain pickle",
+    "torchscript.pt": "format:    TorchScript archive",
+}
 NO_CONTROL = {"torchscript.pt": "TorchScript holds TorchScript code, not a pickle payload"}
 
 
@@ -349,11 +411,9 @@ def malicious_campaign(control: bool = True) -> Counter[str]:
             counts[f"refused by load_checkpoint: {type(error).__name__}"] += 1
         except Exception as error:  # noqa: BLE001
             counts[f"ESCAPED on {name}: {type(error).__name__}"] += 1
-        info = inspect_checkpoint(path)
-        described = bool(info.unsafe_globals) or info.format != ckpt_helpers.TORCH_ZIP or \
-            "damaged" in info.integrity or info.integrity.startswith("FAILED")
-        counts["described by inspect_checkpoint as unsafe, foreign or damaged" if described
-               else f"INSPECT CALLED {name} SAFE"] += 1
+        report = str(inspect_checkpoint(path))
+        counts["described by inspect_checkpoint: " + EXPECTED[name] if EXPECTED[name] in report
+               else f"INSPECT CALLED {name} SAFE: {report}"] += 1
         counts["payload ran" if sentinel.exists() else "payload never ran"] += 1
     counts["payloads"] = len(list(folder.glob("*.pt")))
     return counts
@@ -378,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     for title, run in [
         (f"corruption: {sizes['corruption']} mutated files",
          lambda: corruption_campaign(sizes["corruption"], args.seed)),
+        ("metadata scan: " + ("every" if sizes["scan step"] == 1 else
+                              f"every {sizes['scan step']}th") + " header byte, 6 values each",
+         lambda: metadata_scan(sizes["scan step"])),
         (f"kill: {sizes['kills']} SIGKILLs during save_checkpoint",
          lambda: kill_campaign(sizes["kills"], args.seed)),
         ("malicious payloads", malicious_campaign),
