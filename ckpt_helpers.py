@@ -11,7 +11,8 @@ Each function is defined once here and imported by every lesson that uses it:
   ``assert_state_dicts_equal``;
 - checkpoints, safely: ``save_checkpoint`` (crash-proof), ``load_checkpoint`` (verified,
   ``weights_only=True``, every failure a ``CheckpointError``), ``inspect_checkpoint`` (what a file
-  holds, without running it), ``latest_checkpoint`` and ``rotate_checkpoints``;
+  holds, without running it), ``latest_checkpoint``, ``rotate_checkpoints``, and ``load_weights``
+  (into a model, by name; the meta-device fast path for big checkpoints);
 - exercises: ``make_student_notebook`` and ``check_notebook``, also as commands::
 
       python -m ckpt_helpers check notebooks/01_define_the_net.ipynb   # a student checks answers
@@ -41,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -459,6 +460,7 @@ PICKLE = "plain pickle"
 OTHER_ZIP = "zip archive, not a checkpoint"
 NOT_A_CHECKPOINT = "not a checkpoint"
 
+MMAP_MIN_BYTES = 64 * 2**20  # load_checkpoint memory-maps files this big by default
 _LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"  # torch's magic number
 _TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp")
 _FORMAT_ADVICE = {
@@ -714,12 +716,15 @@ def _unsafe_error(path: Path, error: Exception, trusted: Sequence[Any]) -> Unsaf
         f"{path} needs {', '.join(names)}, which weights_only=True does not allow. {advice}", names)
 
 
-def load_checkpoint(path: str | Path, *, map_location: Any = "cpu",
-                    trusted: Sequence[Any] = ()) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, *, map_location: Any = "cpu", trusted: Sequence[Any] = (),
+                    mmap: bool | None = None) -> dict[str, Any]:
     """Load a checkpoint dict safely: integrity checked, ``weights_only=True``, clear errors.
 
     ``trusted`` lists extra classes the file may use (admitted only for this call, through
     ``torch.serialization.safe_globals``). Every failure raises a ``CheckpointError`` subclass.
+    Files of MMAP_MIN_BYTES or more are memory-mapped (``mmap=None``): their tensors are read
+    from the file when first used, so replace such a file with save_checkpoint (a rename), never
+    overwrite it in place with torch.save while its tensors are in use.
 
     >>> import tempfile; path = Path(tempfile.mkdtemp()) / "ckpt.pt"
     >>> load_checkpoint(save_checkpoint(path, {"epoch": 3}))
@@ -737,9 +742,14 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu",
         _verify_zip(path)
     elif kind != TORCH_LEGACY:  # the legacy format has no checksums; weights_only still guards
         raise CheckpointFormatError(f"{path} is {_FORMAT_ADVICE[kind]}.")
+    if mmap is None:
+        mmap = kind == TORCH_ZIP and path.stat().st_size >= MMAP_MIN_BYTES
+    if mmap and kind != TORCH_ZIP:
+        raise CheckpointFormatError(f"{path} is in the legacy format, which cannot be "
+                                    "memory-mapped: pass mmap=False, or re-save it")
     try:
         with torch.serialization.safe_globals(list(trusted)):
-            ckpt = torch.load(str(path), map_location=map_location, weights_only=True)
+            ckpt = torch.load(str(path), map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as error:
         raise _unsafe_error(path, error, trusted) from error
     except (RuntimeError, AssertionError) as error:
@@ -775,6 +785,76 @@ def latest_checkpoint(folder: str | Path, pattern: str = r".*\.pt") -> Path | No
                 _verify_zip(candidate)
                 return candidate
     return None
+
+
+class CheckpointMismatchError(CheckpointError):
+    """The checkpoint's tensors do not fit the model: keys missing, unexpected or mis-shaped."""
+
+
+def _fit_problems(model: nn.Module, state: Mapping[str, Any], strict: bool) -> list[str]:
+    """What stops ``state`` from loading into ``model``, by name."""
+    expected = model.state_dict()
+    problems = []
+    if strict:
+        missing = [k for k in expected if k not in state]
+        unexpected = [k for k in state if k not in expected]
+        if missing:
+            problems.append("missing from the file: " + ", ".join(missing))
+        if unexpected:
+            problems.append("in the file but not in the model: " + ", ".join(unexpected))
+    for name, tensor in state.items():
+        if name in expected and isinstance(tensor, torch.Tensor) and \
+                tensor.shape != expected[name].shape:
+            problems.append(f"{name} is {tuple(tensor.shape)} in the file but "
+                            f"{tuple(expected[name].shape)} in the model")
+    return problems
+
+
+def load_weights(model: nn.Module | Callable[[], nn.Module], path: str | Path, *,
+                 key: str | None = "model", strict: bool = True, map_location: Any = "cpu",
+                 mmap: bool | None = None) -> nn.Module:
+    """Load the state_dict saved at ``path`` into ``model`` and return the model.
+
+    The state_dict is ``checkpoint[key]``, or the whole file if it is a bare state_dict. Pass a
+    model class or factory instead of a model to take the fast path for big checkpoints: the
+    model is built on the meta device (no memory, no random init) and takes the loaded tensors
+    as its own (``assign=True``), memory-mapped from big files. Keys that are missing, unexpected
+    (with ``strict=True``) or of the wrong shape raise CheckpointMismatchError, by name.
+
+    >>> import tempfile; path = Path(tempfile.mkdtemp()) / "net.pt"
+    >>> _ = save_checkpoint(path, {"model": Net().state_dict()})
+    >>> type(load_weights(Net, path)).__name__
+    'Net'
+    """
+    ckpt = load_checkpoint(path, map_location=map_location, mmap=mmap)
+    bare = all(isinstance(v, torch.Tensor) for v in ckpt.values())
+    if key is not None and key in ckpt and isinstance(ckpt[key], Mapping):
+        state = ckpt[key]
+    elif bare or key is None:
+        state = ckpt
+    else:
+        raise CheckpointMismatchError(
+            f"{path} has no state_dict under {key!r}; its entries are {sorted(ckpt)}: "
+            "pass key= one of them")
+    build = not isinstance(model, nn.Module)
+    if build:
+        with torch.device("meta"):  # parameters without memory, filled by assign=True below
+            model = model()  # type: ignore[operator]
+    assert isinstance(model, nn.Module)
+    problems = _fit_problems(model, state, strict)
+    if problems:
+        raise CheckpointMismatchError(f"{path} does not fit {type(model).__name__}: "
+                                      + "; ".join(problems) + ". Check that you build the model "
+                                      "that was saved, or pass strict=False to skip missing or "
+                                      "extra keys (shapes must still match).")
+    model.load_state_dict(state, strict=strict, assign=build)
+    if build:
+        empty = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+        if empty:
+            raise CheckpointMismatchError(
+                f"{', '.join(empty)} got no tensor from {path} and have no values: pass a built "
+                "model instead of a class to keep their initial values.")
+    return model
 
 
 # --- inspect_checkpoint: read a file's pickle without running it --------------------------------

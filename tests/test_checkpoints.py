@@ -26,7 +26,8 @@ import ckpt_helpers
 from ckpt_helpers import (DATA_DIR, CheckpointCorruptError, CheckpointDeviceError, CheckpointError,
                           CheckpointFormatError, CheckpointNotFoundError, CheckpointWriteError, Net,
                           UnsafeCheckpointError, assert_state_dicts_equal, inspect_checkpoint,
-                          latest_checkpoint, load_checkpoint, rotate_checkpoints, save_checkpoint)
+                          latest_checkpoint, load_checkpoint, load_weights, rotate_checkpoints,
+                          save_checkpoint)
 
 from break_checkpoints import make_checkpoint, same
 
@@ -474,3 +475,67 @@ def test_inspect_command(tmp_path):
     assert proc.returncode == 2
     assert "format:    torch zip" in proc.stdout and "3x4" in proc.stdout
     assert "No checkpoint at" in proc.stderr and "ckpt.pt" in proc.stderr
+
+
+# --- load_weights --------------------------------------------------------------------------------
+
+
+class WideHead(nn.Module):
+    """Net with a different fc2: the shapes do not fit a Net checkpoint."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(10, 20)
+        self.fc2 = nn.Linear(20, 5)
+
+
+class NetPlus(Net):
+    """Net with one more layer: its keys are missing from a Net checkpoint."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc3 = nn.Linear(10, 10)
+
+
+def test_load_weights_into_a_model_or_from_a_class(tmp_path):
+    expected = seeded_net().state_dict()
+    path = save_checkpoint(tmp_path / "ckpt.pt", {"model": expected, "epoch": 2})
+    into = load_weights(Net(), path)
+    built = load_weights(Net, path)  # meta device + assign: no init, no copy
+    for model in (into, built):
+        assert_state_dicts_equal(model.state_dict(), expected)
+        assert not any(t.is_meta for t in model.parameters())
+    bare = save_checkpoint(tmp_path / "bare.pt", expected)
+    assert_state_dicts_equal(load_weights(Net, bare).state_dict(), expected)
+    with pytest.raises(ckpt_helpers.CheckpointMismatchError, match=r"entries are \['epoch', 'model'\]"):
+        load_weights(Net, path, key="net")
+
+
+def test_load_weights_names_what_does_not_fit(tmp_path):
+    path = save_checkpoint(tmp_path / "ckpt.pt", {"model": seeded_net().state_dict()})
+    with pytest.raises(ckpt_helpers.CheckpointMismatchError,
+                       match=r"fc2.weight is \(10, 20\) in the file but \(5, 20\) in the model"):
+        load_weights(WideHead(), path)
+    with pytest.raises(ckpt_helpers.CheckpointMismatchError,
+                       match="missing from the file: fc3.weight, fc3.bias"):
+        load_weights(NetPlus, path)
+    partial = load_weights(NetPlus(), path, strict=False)  # fc3 keeps its initial values
+    assert torch.equal(partial.fc1.weight, seeded_net().fc1.weight)
+    with pytest.raises(ckpt_helpers.CheckpointMismatchError, match="fc3.weight, fc3.bias got no"):
+        load_weights(NetPlus, path, strict=False)  # built on meta, fc3 would have no values
+
+
+def test_big_files_are_memory_mapped(tmp_path, monkeypatch):
+    seen = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: seen.append(k["mmap"]) or real_load(*a, **k))
+    path = save_checkpoint(tmp_path / "ckpt.pt", {"model": seeded_net().state_dict()})
+    load_checkpoint(path)
+    monkeypatch.setattr(ckpt_helpers, "MMAP_MIN_BYTES", 1000)
+    load_checkpoint(path)
+    model = load_weights(Net, path)
+    assert seen == [False, True, True]
+    assert_state_dicts_equal(model.state_dict(), seeded_net().state_dict())
+    torch.save({"w": torch.zeros(2)}, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointFormatError, match="cannot be memory-mapped"):
+        load_checkpoint(tmp_path / "legacy.pt", mmap=True)
