@@ -882,21 +882,23 @@ class CheckpointInfo:
     globals: list[str]
     unsafe_globals: list[str]
     notes: list[str]
+    stored_bytes: int = 0  # bytes of tensor data in the file: tied tensors and views count once
+    pickle_read: bool = False  # False: the globals lists are incomplete (damaged or foreign)
 
     def __str__(self) -> str:
         lines = [f"file:      {Path(self.path).name}", f"format:    {self.format}",
                  f"integrity: {self.integrity}"]
         if self.tensors:
-            total = sum(t.nbytes for t in self.tensors)
-            lines.append(f"tensors:   {len(self.tensors)}, {total:,} bytes")
+            lines.append(f"tensors:   {len(self.tensors)}, {self.stored_bytes:,} bytes stored")
             for t in self.tensors:
                 shape = "x".join(map(str, t.shape)) or "scalar"
                 lines.append(f"  {t.name:<32} {shape:<12} {t.dtype:<9} {t.device:<7} "
                              f"{t.nbytes:>12,} B")
         if self.format in (TORCH_ZIP, TORCH_LEGACY, PICKLE, TORCHSCRIPT):
             lines.append("globals:   " + (", ".join(self.globals) or "none"))
-            lines.append("unsafe:    " + (", ".join(self.unsafe_globals) or
-                                          "none (weights_only=True can load it)"))
+            safe = ("none (weights_only=True can load it)" if self.pickle_read else
+                    "unknown: the pickle could not be read to the end")
+            lines.append("unsafe:    " + (", ".join(self.unsafe_globals) or safe))
         lines += [f"note:      {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -950,6 +952,7 @@ class _Storage:
     dtype: str
     key: str
     device: str
+    nbytes: int
 
 
 @dataclass
@@ -985,6 +988,7 @@ class _RecordingUnpickler(pickle.Unpickler):
     def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file)
         self.globals: list[str] = []
+        self.storages: dict[str, _Storage] = {}
 
     def find_class(self, module: str, name: str) -> Any:
         # protocol 2 names Python 2 modules (__builtin__.set): map them as pickle itself does
@@ -1002,7 +1006,11 @@ class _RecordingUnpickler(pickle.Unpickler):
             return _Opaque(pid)
         kind = getattr(pid[1], "qualname", "")
         dtype = _STORAGE_DTYPES.get(kind.rsplit(".", 1)[-1].replace("Storage", ""), "uint8")
-        return _Storage(dtype, str(pid[2]), str(pid[3]))
+        key = str(pid[2])  # one record per stored blob, however many tensors view it
+        if key not in self.storages:
+            numel = pid[4] if isinstance(pid[4], int) else 0
+            self.storages[key] = _Storage(dtype, key, str(pid[3]), numel * _itemsize(dtype))
+        return self.storages[key]
 
 
 def _walk(obj: Any, name: str, found: list[tuple[str, _Tensor]], seen: set[int]) -> None:
@@ -1026,17 +1034,19 @@ def _describe_pickle(data: bytes, info: CheckpointInfo) -> None:
     unpickler = _RecordingUnpickler(io.BytesIO(data))
     try:
         obj = unpickler.load()
+        info.pickle_read = True
     except Exception as error:
         obj = None
         info.notes.append(f"the pickle could not be read to the end ({type(error).__name__})")
     found: list[tuple[str, _Tensor]] = []
     _walk(obj, "", found, set())
-    sharing: dict[int, list[str]] = {}
+    sharing: dict[str, list[str]] = {}
     for name, record in found:
         nbytes = math.prod(record.shape) * _itemsize(record.dtype)
         info.tensors.append(TensorInfo(name or "(top)", record.shape, record.dtype,
                                        record.storage.device, nbytes))
-        sharing.setdefault(id(record.storage), []).append(name or "(top)")
+        sharing.setdefault(record.storage.key, []).append(name or "(top)")
+    info.stored_bytes = sum(s.nbytes for s in unpickler.storages.values())
     for names in sharing.values():
         if len(names) > 1:
             info.notes.append(f"{', '.join(names)} share one storage (tied or views)")
@@ -1099,6 +1109,7 @@ def _inspect_safetensors(path: Path, info: CheckpointInfo) -> None:
             dtype = _SAFETENSORS_DTYPES.get(entry["dtype"], entry["dtype"].lower())
             info.tensors.append(TensorInfo(name, tuple(entry["shape"]), dtype, "cpu",
                                            int(end) - int(start)))
+            info.stored_bytes += int(end) - int(start)
     if isinstance(header, dict) and isinstance(header.get("__metadata__"), dict):
         info.notes.append(f"metadata: {header['__metadata__']}")
 

@@ -419,8 +419,19 @@ def test_inspect_describes_a_checkpoint_without_loading_it(tmp_path):
     assert shapes["optimizer.state.0.step"] == ((), "float32", "cpu", 4)
     assert info.unsafe_globals == []
     assert any("model.fc1.weight, tied share one storage" in note for note in info.notes)
+    with zipfile.ZipFile(tmp_path / "ckpt.pt") as archive:  # the tied tensor is stored once
+        assert info.stored_bytes == sum(i.file_size for i in archive.infolist()
+                                        if "/data/" in i.filename and "/.data/" not in i.filename)
     report = str(info)
     assert "model.fc1.weight" in report and "20x10" in report and "unsafe:    none" in report
+
+
+def test_inspect_of_a_truncated_file_does_not_call_it_safe(tmp_path):
+    data = save_checkpoint(tmp_path / "ckpt.pt", {"w": torch.zeros(100)}).read_bytes()
+    (tmp_path / "half.pt").write_bytes(data[: len(data) // 2])
+    report = str(inspect_checkpoint(tmp_path / "half.pt"))
+    assert "integrity: FAILED" in report
+    assert "unsafe:    unknown: the pickle could not be read to the end" in report
 
 
 def test_inspect_reports_the_device_a_file_was_saved_on():
