@@ -181,6 +181,21 @@ def _in_child(job) -> str:
         return pipe.read()
 
 
+def _become_nobody() -> None:
+    """In a forked child: root reads and writes anything, so drop to nobody, as a student is."""
+    if os.geteuid() == 0:
+        os.setgid(65534)
+        os.setuid(65534)
+
+
+def _assert_refused_and_intact(message: str, reason: str, path: Path) -> None:
+    """The save failed with a CheckpointWriteError naming ``reason``; the old file is intact."""
+    assert message.startswith("CheckpointWriteError"), message
+    assert reason in message and "untouched" in message
+    assert load_checkpoint(path) == {"epoch": 1}
+    assert temp_entries(path.parent) == []
+
+
 @pytest.mark.skipif(os.name != "posix", reason="fork and file permissions of POSIX")
 def test_unwritable_folder(tmp_path):
     folder = Path(tempfile.mkdtemp(prefix="readonly-"))  # in /tmp, so other users can reach it
@@ -189,17 +204,11 @@ def test_unwritable_folder(tmp_path):
     tensor = torch.zeros(10)
 
     def job():
-        if os.geteuid() == 0:  # root writes anywhere: become nobody, as a student would be
-            os.setgid(65534)
-            os.setuid(65534)
+        _become_nobody()
         save_checkpoint(path, {"epoch": 2, "w": tensor})
         return "saved"
 
-    message = _in_child(job)
-    assert message.startswith("CheckpointWriteError"), message
-    assert "you cannot write in" in message and "untouched" in message
-    assert load_checkpoint(path) == {"epoch": 1}
-    assert temp_entries(folder) == []
+    _assert_refused_and_intact(_in_child(job), "you cannot write in", path)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="RLIMIT_FSIZE is POSIX")
@@ -214,11 +223,7 @@ def test_full_disk(tmp_path):
         save_checkpoint(path, big)
         return "saved"
 
-    message = _in_child(job)
-    assert message.startswith("CheckpointWriteError"), message
-    assert "the disk may be full" in message and "untouched" in message
-    assert load_checkpoint(path) == {"epoch": 1}
-    assert temp_entries(tmp_path) == []
+    _assert_refused_and_intact(_in_child(job), "the disk may be full", path)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="fork and file permissions of POSIX")
@@ -229,9 +234,7 @@ def test_unreadable_file():
     path.chmod(0)
 
     def job():
-        if os.geteuid() == 0:  # root reads anything: become nobody
-            os.setgid(65534)
-            os.setuid(65534)
+        _become_nobody()
         load_checkpoint(path)
         return "loaded"
 
