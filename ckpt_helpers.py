@@ -13,14 +13,16 @@ Each function is defined once here and imported by every lesson that uses it:
   ``weights_only=True``, every failure a ``CheckpointError``), ``inspect_checkpoint`` (what a file
   holds, without running it), ``latest_checkpoint``, ``rotate_checkpoints``, and ``load_weights``
   (into a model, by name; the meta-device fast path for big checkpoints);
+- widgets: ``state_dict_explorer`` (a tensor's statistics and histogram) and
+  ``checkpoint_timeline`` (a slider over a run's checkpoints: loss curve and predictions);
 - exercises: ``make_student_notebook`` and ``check_notebook``, also as commands::
 
       python -m ckpt_helpers check notebooks/01_define_the_net.ipynb   # a student checks answers
       python -m ckpt_helpers student [--execute]                       # instructor: regenerate
       python -m ckpt_helpers inspect FILE                               # what is in this file?
 
-Importing this module does no work: matplotlib, tqdm, nbformat and pytest are imported inside the
-functions that need them.
+Importing this module does no work: matplotlib, tqdm, ipywidgets, nbformat and pytest are imported
+inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -443,7 +445,7 @@ class CheckpointDeviceError(CheckpointError):
 
 
 class CheckpointFormatError(CheckpointError):
-    """The file is not a torch.save checkpoint holding a dict (safetensors, .pt2, TorchScript...)."""
+    """Not a torch.save checkpoint holding a dict (safetensors, .pt2, TorchScript, text...)."""
 
 
 class CheckpointWriteError(CheckpointError):
@@ -704,7 +706,8 @@ def _unsafe_error(path: Path, error: Exception, trusted: Sequence[Any]) -> Unsaf
     names = sorted(set(found) - allowed)
     if not names:
         return UnsafeCheckpointError(
-            f"{path} holds pickle operations that weights_only=True refuses ({text.strip()[:200]}). "
+            f"{path} holds pickle operations that weights_only=True refuses "
+            f"({text.strip()[:200]}). "
             "Do not load it unless you made it; if you did, re-save plain state_dicts.", [])
     blocked = [n for n in names if n.split(".")[0] in ("os", "posix", "nt", "sys", "subprocess",
                                                          "builtins")]
@@ -1151,6 +1154,141 @@ def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
         info.notes.append("weights_only=True refuses this file: it names "
                           + ", ".join(info.unsafe_globals))
     return info
+
+
+# --- widgets: look inside a state_dict, slide through a training run ---------------------------
+# Both are built from ipywidgets (imported only here) and render matplotlib figures as PNG images,
+# so they work in JupyterLab and keep working in a saved notebook's static view.
+
+
+def tensor_stats(tensor: torch.Tensor) -> dict[str, Any]:
+    """Shape, dtype, device and statistics of a tensor (numbers as Python floats, rounded).
+
+    >>> tensor_stats(torch.tensor([[1.0, 0.0], [3.0, 4.0]]))["mean"]
+    2.0
+    """
+    stats: dict[str, Any] = {"shape": tuple(tensor.shape),
+                             "dtype": str(tensor.dtype).split(".")[-1],
+                             "device": str(tensor.device), "numel": tensor.numel()}
+    if tensor.numel() == 0 or tensor.is_complex() or tensor.is_meta:
+        return stats
+    values = tensor.detach().to("cpu", torch.float64)
+    finite = values[values.isfinite()]
+    stats.update(
+        mean=round(float(finite.mean()), 6) if finite.numel() else math.nan,
+        std=round(float(finite.std()), 6) if finite.numel() > 1 else 0.0,
+        min=round(float(values.min()), 6), max=round(float(values.max()), 6),
+        zeros=round(float((values == 0).double().mean()), 6),
+        nonfinite=int(values.numel() - finite.numel()))
+    return stats
+
+
+def _png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (and closed, so that it is not also shown as a cell output)."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def histogram_figure(name: str, tensor: torch.Tensor, bins: int = 40) -> Figure:
+    """A histogram of a tensor's values, titled with its name and shape."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 2.6))
+    values = tensor.detach().to("cpu", torch.float64).flatten()
+    values = values[values.isfinite()]
+    if values.numel():
+        ax.hist(values.numpy(), bins=bins, color="tab:blue")
+    ax.set(title=f"{name} {tuple(tensor.shape)}", xlabel="value", ylabel="count")
+    fig.tight_layout()
+    return fig
+
+
+def state_dict_explorer(state_dict: Mapping[str, Any]) -> Any:
+    """A widget: pick a tensor of ``state_dict``; see its shape, dtype, device, statistics and a
+    histogram of its values. End a cell with it to show it."""
+    import ipywidgets as widgets  # type: ignore[import-untyped]
+
+    tensors = _tensor_items(state_dict, "state_dict_explorer")
+    if not tensors:
+        raise ValueError("state_dict_explorer needs at least one tensor in the state_dict")
+    picker = widgets.Dropdown(options=list(tensors), description="tensor")
+    stats = widgets.HTML()
+    plot = widgets.Image(format="png")
+
+    def show(name: str) -> None:
+        rows = "".join(f"<tr><td>{key}</td><td><code>{value}</code></td></tr>"
+                       for key, value in tensor_stats(tensors[name]).items())
+        stats.value = f"<table>{rows}</table>"
+        plot.value = _png(histogram_figure(name, tensors[name]))
+
+    picker.observe(lambda change: show(change["new"]), names="value")
+    show(picker.value)
+    return widgets.VBox([picker, widgets.HBox([stats, plot])])
+
+
+def timeline_figure(epochs: Sequence[int], losses: Mapping[str, Sequence[float]], upto: int,
+                    predictions: torch.Tensor, y: torch.Tensor) -> Figure:
+    """Loss curves up to the ``upto``-th checkpoint, and predictions against targets."""
+    import matplotlib.pyplot as plt
+
+    fig, (curve, scatter) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for name, values in losses.items():
+        curve.plot(epochs, values, color="lightgray")  # the whole run, for context
+        curve.plot(epochs[:upto + 1], values[:upto + 1], marker="o", label=name)
+    curve.set(xlabel="epoch", ylabel="loss", yscale="log", title=f"epoch {epochs[upto]}")
+    curve.legend()
+    y0, p0 = y[:, 0].numpy(), predictions[:, 0].numpy()
+    scatter.scatter(y0, p0, s=8)
+    low, high = float(min(y0.min(), p0.min())), float(max(y0.max(), p0.max()))
+    scatter.plot([low, high], [low, high], color="gray", linewidth=1)  # perfect predictions
+    scatter.set(xlabel="target y0", ylabel="prediction", title="first output, validation set")
+    fig.tight_layout()
+    return fig
+
+
+def checkpoint_timeline(paths: Sequence[str | Path], model: nn.Module, X: torch.Tensor,
+                        y: torch.Tensor, *, loss_keys: Sequence[str] = ("loss",)) -> Any:
+    """A widget: a slider over checkpoints saved during training; for each, the loss curve up to
+    its epoch and the predictions of ``model`` loaded from it, on ``X`` against ``y``.
+
+    Each file is read with ``load_checkpoint`` and must hold ``epoch``, ``model`` (a state_dict)
+    and the numbers named in ``loss_keys``.
+    """
+    import ipywidgets as widgets  # type: ignore[import-untyped]
+
+    if not paths:
+        raise ValueError("checkpoint_timeline needs at least one checkpoint path")
+    ckpts = [load_checkpoint(path) for path in paths]
+    for path, ckpt in zip(paths, ckpts):
+        missing = [key for key in ("epoch", "model", *loss_keys) if key not in ckpt]
+        if missing:
+            raise KeyError(f"{Path(path).name} has no {', '.join(missing)}: the timeline needs "
+                           "checkpoints with epoch, model and the loss keys you name")
+    order = sorted(range(len(ckpts)), key=lambda i: ckpts[i]["epoch"])
+    ckpts = [ckpts[i] for i in order]
+    epochs = [int(c["epoch"]) for c in ckpts]
+    losses = {key: [float(c[key]) for c in ckpts] for key in loss_keys}
+    slider = widgets.IntSlider(value=len(ckpts) - 1, min=0, max=len(ckpts) - 1,
+                               description="checkpoint", continuous_update=False)
+    label = widgets.Label()
+    plot = widgets.Image(format="png")
+
+    def show(i: int) -> None:
+        model.load_state_dict(ckpts[i]["model"])
+        model.eval()
+        with torch.inference_mode():
+            predictions = model(X)
+        mse = float(nn.functional.mse_loss(predictions, y))
+        label.value = f"epoch {epochs[i]}: validation MSE {mse:.4f}"
+        plot.value = _png(timeline_figure(epochs, losses, i, predictions, y))
+
+    slider.observe(lambda change: show(change["new"]), names="value")
+    show(slider.value)
+    return widgets.VBox([widgets.HBox([slider, label]), plot])
 
 
 # --- exercises: student notebooks and the answer checker --------------------------------------

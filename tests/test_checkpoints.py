@@ -521,7 +521,8 @@ def test_load_weights_into_a_model_or_from_a_class(tmp_path):
         assert not any(t.is_meta for t in model.parameters())
     bare = save_checkpoint(tmp_path / "bare.pt", expected)
     assert_state_dicts_equal(load_weights(Net, bare).state_dict(), expected)
-    with pytest.raises(ckpt_helpers.CheckpointMismatchError, match=r"entries are \['epoch', 'model'\]"):
+    with pytest.raises(ckpt_helpers.CheckpointMismatchError,
+                       match=r"entries are \['epoch', 'model'\]"):
         load_weights(Net, path, key="net")
 
 
