@@ -28,7 +28,7 @@ def test_docstring_examples_run():
 def test_import_does_no_heavy_work():
     code = ("import sys, ckpt_helpers; "
             "print(sorted(m for m in ('matplotlib', 'nbformat', 'nbclient', 'pytest', 'ipywidgets',"
-            " 'tqdm', 'safetensors', 'hypothesis')"
+            " 'safetensors', 'hypothesis')"
             " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
