@@ -88,7 +88,9 @@ BOX_OF = """id => {
 }"""
 # Cells whose screenshots illustrate the README (tests/screenshots/ holds the chosen copies).
 CELL_SHOTS = {"02_train.ipynb": {"s2-train": "progress_bar.png"},
-              "01_define_the_net.ipynb": {"ex1-check": "check_verdict.png"}}
+              "01_define_the_net.ipynb": {"ex1-check": "check_verdict.png",
+                                          "s3-explore": "state_dict_explorer.png"},
+              "04_checkpoints_and_resume.ipynb": {"s3-timeline": "checkpoint_timeline.png"}}
 
 
 def _free_port() -> int:
@@ -207,7 +209,8 @@ def run_all(browser, lab, path: str, screenshot: str,
 
 # Cells that show a widget whose output the instructor notebook does not store (their output is
 # ignored by nbval, as a progress bar's is).
-WIDGET_CELLS = {"02_train.ipynb": {"s2-train"}}
+WIDGET_CELLS = {"01_define_the_net.ipynb": {"s3-explore"}, "02_train.ipynb": {"s2-train"},
+                "04_checkpoints_and_resume.ipynb": {"s3-timeline"}}
 
 
 def expected_rendering(name: str) -> dict[str, tuple[bool, bool]]:
