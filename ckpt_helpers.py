@@ -1273,7 +1273,8 @@ def checkpoint_timeline(paths: Sequence[str | Path], model: nn.Module, X: torch.
     epochs = [int(c["epoch"]) for c in ckpts]
     losses = {key: [float(c[key]) for c in ckpts] for key in loss_keys}
     slider = widgets.IntSlider(value=len(ckpts) - 1, min=0, max=len(ckpts) - 1,
-                               description="checkpoint", continuous_update=False, readout=False)
+                               description="checkpoint", continuous_update=False,
+                               readout=False)  # the label says which epoch
     label = widgets.Label()
     plot = widgets.Image(format="png")
 
