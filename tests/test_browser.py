@@ -232,8 +232,9 @@ def check_rendering(name: str, cells: list[dict]) -> None:
         if cell["count"] is None or cell["errors"]:
             continue
         widget, image = expected.get(cell["id"], (False, False))
-        assert not widget or cell["widgets"], f"{name}: no widget rendered in {cell['first_line']!r}"
-        assert not image or cell["images"], f"{name}: no image rendered in {cell['first_line']!r}"
+        where = f"{name}: {cell['first_line']!r}"
+        assert not widget or cell["widgets"], f"{where}: no widget rendered"
+        assert not image or cell["images"], f"{where}: no image rendered"
 
 
 @pytest.mark.parametrize("name", LESSONS)
@@ -246,7 +247,8 @@ def test_student_notebook_runs_to_the_first_exercise(browser, lab, name):
         assert cell["count"] is not None, f"{name}: {cell['first_line']!r} did not run"
         if "raises-exception" not in cell["tags"]:
             assert not cell["errors"], f"{name}: {cell['first_line']!r} raised {cell['errors']}"
-    stopped = [i for i, c in enumerate(cells) if c["errors"] and "raises-exception" not in c["tags"]]
+    stopped = [i for i, c in enumerate(cells)
+               if c["errors"] and "raises-exception" not in c["tags"]]
     assert stopped, f"{name}: nothing stopped the run at the first exercise"
     assert cells[stopped[0]]["errors"] == ["NotImplementedError"]
     assert stopped[0] in (answer_at, answer_at + 1), (  # the stub, or its check calling it
