@@ -480,6 +480,29 @@ def test_inspect_names_every_format(tmp_path):
     assert [(t.name, t.shape) for t in inspect_checkpoint(tmp_path / "legacy.pt").tensors] == [
         ("w", (2,))]
     assert any("code files" in n for n in inspect_checkpoint(tmp_path / "script.pt").notes)
+    assert inspect_checkpoint(tmp_path / "prog.pt2").unsafe_globals == []
+
+
+class PrintOnLoad:
+    def __reduce__(self):
+        return (print, ("ran",))
+
+
+def test_inspect_looks_into_the_pickles_inside_a_pt2(tmp_path):
+    model = nn.Linear(2, 2).eval()
+    torch.export.save(torch.export.export(model, (torch.randn(1, 2),)), tmp_path / "prog.pt2")
+    with zipfile.ZipFile(tmp_path / "prog.pt2") as archive:  # swap in tampered sample inputs
+        members = {name: archive.read(name) for name in archive.namelist()}
+    sample = next(name for name in members if name.endswith("sample_inputs/model.pt"))
+    torch.save({"x": PrintOnLoad()}, tmp_path / "inputs.pt")
+    members[sample] = (tmp_path / "inputs.pt").read_bytes()
+    with zipfile.ZipFile(tmp_path / "tampered.pt2", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    info = inspect_checkpoint(tmp_path / "tampered.pt2")
+    assert info.format == ckpt_helpers.EXPORT_PT2
+    assert info.unsafe_globals == ["builtins.print"]
+    assert "unsafe:    builtins.print" in str(info)
 
 
 def test_inspect_command(tmp_path):

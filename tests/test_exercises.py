@@ -50,3 +50,15 @@ def test_other_correct_answers_pass(tmp_path, name, k):
     for number in right:
         assert verdicts.get(number) == "passed", (number, output)
     assert (code == 0) == (len(right) == len(ANSWERS[name])), output
+
+
+def test_a_real_not_implemented_error_is_not_taken_for_the_stub(tmp_path):
+    # torch raises NotImplementedError with a message (e.g. .eval() on an exported program); only
+    # the stub's bare NotImplementedError() means "not answered yet"
+    path = answered_notebook(tmp_path, "01_define_the_net.ipynb",
+                             {1: 'raise NotImplementedError("not supported yet")'},
+                             forge_outputs=False)
+    code, verdicts, output = run_checker(path)
+    assert code == 1
+    assert "NotImplementedError: not supported yet" in verdicts[1], output
+    assert verdicts[2].startswith("not answered yet"), output
