@@ -7,6 +7,191 @@ An answer replaces the `raise NotImplementedError()` stub of the student noteboo
 """
 
 ANSWERS: dict[str, dict[int, dict[str, list]]] = {
+    "08_big_checkpoints.ipynb": {
+        1: {
+            "wrong": [
+                # the optimizer holds the meta parameters that assign=True then replaces
+                ("with torch.device('meta'):\n"
+                 "    model = model_class()\n"
+                 "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+                 "ckpt = torch.load(path, mmap=True, weights_only=True)\n"
+                 "model.load_state_dict(ckpt['model'], assign=True)\n"
+                 "optimizer.load_state_dict(ckpt['optimizer'])\n"
+                 "return model, optimizer",
+                 "Build the optimizer after the load"),
+                # the silent no-op: copies into meta tensors
+                ("with torch.device('meta'):\n"
+                 "    model = model_class()\n"
+                 "ckpt = torch.load(path, mmap=True, weights_only=True)\n"
+                 "model.load_state_dict(ckpt['model'])\n"
+                 "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+                 "optimizer.load_state_dict(ckpt['optimizer'])\n"
+                 "return model, optimizer",
+                 "Pass assign=True"),
+                # correct values, but the slow path: random init of a full model first
+                ("model = model_class()\n"
+                 "ckpt = torch.load(path, weights_only=True)\n"
+                 "model.load_state_dict(ckpt['model'])\n"
+                 "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+                 "optimizer.load_state_dict(ckpt['optimizer'])\n"
+                 "return model, optimizer",
+                 "the model was built on cpu"),
+                ("torch.set_default_device('meta')\n"
+                 "model = model_class()\n"
+                 "ckpt = torch.load(path, mmap=True, map_location='cpu', weights_only=True)\n"
+                 "model.load_state_dict(ckpt['model'], assign=True)\n"
+                 "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+                 "optimizer.load_state_dict(ckpt['optimizer'])\n"
+                 "return model, optimizer",
+                 "torch.set_default_device"),
+                ("with torch.device('meta'):\n"
+                 "    model = model_class()\n"
+                 "model.load_state_dict(torch.load(path, mmap=True, weights_only=True)['model'],\n"
+                 "                      assign=True)\n"
+                 "return model, torch.optim.Adam(model.parameters(), lr=1e-3)",
+                 "the optimizer starts over"),
+                ("with torch.device('meta'):\n"
+                 "    model = ExNet()\n"
+                 "ckpt = torch.load(path, mmap=True, weights_only=True)\n"
+                 "model.load_state_dict(ckpt['model'], assign=True)\n"
+                 "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+                 "optimizer.load_state_dict(ckpt['optimizer'])\n"
+                 "return model, optimizer",
+                 "build the model by calling model_class()"),
+            ],
+            "right": [
+                "model = load_weights(model_class, path)\n"
+                "optimizer = torch.optim.Adam(model.parameters())\n"
+                "optimizer.load_state_dict(load_checkpoint(path)['optimizer'])\n"
+                "return model, optimizer",
+                # memory first, then a copy: slower than assign, but built on meta and correct
+                "with torch.device('meta'):\n"
+                "    net = model_class()\n"
+                "net.to_empty(device='cpu')\n"
+                "ckpt = torch.load(path, map_location='cpu', weights_only=True)\n"
+                "net.load_state_dict(ckpt['model'])\n"
+                "adam = torch.optim.Adam(net.parameters(), lr=0.5)\n"
+                "adam.load_state_dict(ckpt['optimizer'])\n"
+                "return (net, adam)",
+            ],
+        },
+        2: {
+            "wrong": [
+                ("with safe_open(path, framework='pt') as f:\n"
+                 "    return f.get_slice(name)[start:stop]",
+                 "your rows are a view"),
+                ("from safetensors.torch import load\n"
+                 "return load(Path(path).read_bytes())[name][start:stop].clone()",
+                 "raised this process's peak memory"),
+                # the pread backend reads the whole tensor to cut a slice out of it
+                ("with safe_open(path, framework='pt', backend='pread') as f:\n"
+                 "    return f.get_slice(name)[start:stop]",
+                 "raised this process's peak memory"),
+                ("with safe_open(path, framework='pt') as f:\n"
+                 "    return f.get_slice(name)[start:stop + 1].clone()",
+                 "rows start to stop - 1"),
+                ("with safe_open(path, framework='pt') as f:\n"
+                 "    return f.get_slice(name)[:, start:stop].clone()",
+                 "rows start to stop - 1"),
+                ("with safe_open(path, framework='np') as f:\n"
+                 "    return f.get_slice(name)[start:stop].copy()",
+                 "return a torch tensor"),
+            ],
+            "right": [
+                # safetensors maps the file: load_file reads nothing until a tensor is used
+                "return load_file(path)[name][start:stop].clone()",
+                "import json\n"
+                "with open(path, 'rb') as f:\n"
+                "    header_size = int.from_bytes(f.read(8), 'little')\n"
+                "    entry = json.loads(f.read(header_size))[name]\n"
+                "    row_shape = entry['shape'][1:]\n"
+                "    row_bytes = 4  # float32\n"
+                "    for size in row_shape:\n"
+                "        row_bytes *= size\n"
+                "    f.seek(8 + header_size + entry['data_offsets'][0] + start * row_bytes)\n"
+                "    data = bytearray(f.read((stop - start) * row_bytes))\n"
+                "return torch.frombuffer(data, dtype=torch.float32).reshape(stop - start, *row_shape)",
+                "with safe_open(path, framework='np') as f:\n"
+                "    return torch.from_numpy(f.get_slice(name)[start:stop].copy())",
+            ],
+        },
+        3: {
+            "wrong": [
+                # the snippet as it was
+                ("with torch.device('meta'):\n"
+                 "    model = model_class()\n"
+                 "print(model.load_state_dict(torch.load(path, mmap=True, weights_only=True)))\n"
+                 "return model",
+                 "Pass assign=True"),
+                ("with torch.device('meta'):\n"
+                 "    model = model_class()\n"
+                 "model.load_state_dict(torch.load(path, mmap=True, weights_only=True), assign=True)\n"
+                 "return model",
+                 "persistent=False"),
+                ("with torch.device('meta'):\n"
+                 "    model = model_class()\n"
+                 "model.load_state_dict(torch.load(path, mmap=True, weights_only=True), assign=True)\n"
+                 "left = [n for n, p in model.named_parameters() if p.is_meta]\n"
+                 "if left:\n"
+                 "    raise ValueError(f'still on meta: {left}')\n"
+                 "return model",
+                 "persistent=False"),
+                ("with torch.device('meta'):\n"
+                 "    model = model_class()\n"
+                 "model.load_state_dict(torch.load(path, mmap=True, weights_only=True), assign=True)\n"
+                 "left = [n for n, t in model.state_dict().items() if t.is_meta]\n"
+                 "if left:\n"
+                 "    raise ValueError(f'still on meta: {left}')\n"
+                 "return model",
+                 "state_dict() skips such buffers"),
+                ("model = model_class()\n"
+                 "model.load_state_dict(torch.load(path, weights_only=True))\n"
+                 "return model",
+                 "fix the load instead"),
+                ("with torch.device('meta'):\n"
+                 "    model = model_class()\n"
+                 "model.load_state_dict(torch.load(path, mmap=True, weights_only=True), assign=True)\n"
+                 "left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]\n"
+                 "if left:\n"
+                 "    raise RuntimeError(f'still on meta: {left}')\n"
+                 "return model",
+                 "not RuntimeError"),
+                # to_empty gives memory, not values: the unsaved buffer holds garbage
+                ("with torch.device('meta'):\n"
+                 "    model = model_class()\n"
+                 "model.to_empty(device='cpu')\n"
+                 "model.load_state_dict(torch.load(path, weights_only=True))\n"
+                 "return model",
+                 "uninitialised"),
+                # the check is right, the load is not
+                ("with torch.device('meta'):\n"
+                 "    model = model_class()\n"
+                 "model.load_state_dict(torch.load(path, mmap=True, weights_only=True))\n"
+                 "left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]\n"
+                 "if left:\n"
+                 "    raise ValueError(f'still on meta: {left}')\n"
+                 "return model",
+                 "did the load really fill it"),
+            ],
+            "right": [
+                "try:\n"
+                "    return load_weights(model_class, path)\n"
+                "except CheckpointMismatchError as error:\n"
+                "    raise ValueError(str(error)) from error",
+                "import itertools\n"
+                "with torch.device('meta'):\n"
+                "    net = model_class()\n"
+                "state = torch.load(path, map_location='cpu', weights_only=True)\n"
+                "net.load_state_dict(state, assign=True)\n"
+                "missing = [name for name, tensor in itertools.chain(net.named_parameters(),\n"
+                "                                                    net.named_buffers())\n"
+                "           if tensor.device.type == 'meta']\n"
+                "if missing:\n"
+                "    raise ValueError('no values for ' + ', '.join(missing))\n"
+                "return net",
+            ],
+        },
+    },
     "01_define_the_net.ipynb": {
         1: {
             "wrong": [
@@ -939,6 +1124,259 @@ ANSWERS: dict[str, dict[int, dict[str, list]]] = {
                 "    except (zipfile.BadZipFile, OSError):\n"
                 "        continue\n"
                 "return None",
+            ],
+        },
+    },
+    "09_export_and_deploy.ipynb": {
+        1: {
+            "wrong": [
+                # no dynamic_shapes: every dimension is fixed to the example's size
+                ("torch.export.save(torch.export.export(ex1_model, (torch.randn(4, 10),)), ex1_path)",
+                 "refuses a batch of 1 rows"),
+                # an example batch of 1 pins the batch dimension: the export itself fails
+                ("ex1_program = torch.export.export(ex1_model, (torch.randn(1, 10),),\n"
+                 "                                  dynamic_shapes={'x': {0: Dim('batch')}})\n"
+                 "torch.export.save(ex1_program, ex1_path)",
+                 "Constraints violated (batch)"),
+                # Dim.AUTO with an example batch of 1: silently specialised to 1
+                ("ex1_program = torch.export.export(ex1_model, (torch.randn(1, 10),),\n"
+                 "                                  dynamic_shapes={'x': {0: Dim.AUTO}})\n"
+                 "torch.export.save(ex1_program, ex1_path)",
+                 "refuses a batch of 7 rows"),
+                # torch.save pickles the ExportedProgram: not a .pt2 archive
+                ("ex1_program = torch.export.export(ex1_model, (torch.randn(4, 10),),\n"
+                 "                                  dynamic_shapes={'x': {0: Dim('batch')}})\n"
+                 "torch.save(ex1_program, ex1_path)",
+                 "holds a torch zip file, not an exported program"),
+                # another model's weights
+                ("ex1_program = torch.export.export(ReLUNet().eval(), (torch.randn(4, 10),),\n"
+                 "                                  dynamic_shapes={'x': {0: Dim('batch')}})\n"
+                 "torch.export.save(ex1_program, ex1_path)",
+                 "predictions differ from ex1_model's"),
+            ],
+            "right": [
+                "from torch.export import Dim as D\n"
+                "rows = D('rows', min=1, max=4096)\n"
+                "ep = torch.export.export(ex1_model, args=(torch.zeros(16, 10),),\n"
+                "                         dynamic_shapes=({0: rows},))\n"
+                "torch.export.save(ep, str(ex1_path))",
+                "ep = torch.export.export(ex1_model, (torch.randn(3, 10),),\n"
+                "                         dynamic_shapes={'x': {0: Dim.DYNAMIC}})\n"
+                "with open(ex1_path, 'wb') as f:\n"
+                "    torch.export.save(ep, f)",
+            ],
+        },
+        2: {
+            "wrong": [
+                # the colleague's function, unchanged
+                ("torch.export.save(torch.export.export(model, (example,)), path)",
+                 "predicts differently on every call"),
+                ("model.eval\n"
+                 "torch.export.save(torch.export.export(model, (example,)), path)",
+                 "Call model.eval(), with the parentheses"),
+                # no_grad turns off autograd, not Dropout or BatchNorm
+                ("with torch.no_grad():\n"
+                 "    program = torch.export.export(model, (example,))\n"
+                 "torch.export.save(program, path)",
+                 "torch.no_grad() and inference_mode() do not change the mode"),
+                # too late: the exported module has no eval()
+                ("torch.export.save(torch.export.export(model, (example,)), path)\n"
+                 "torch.export.load(path).module().eval()",
+                 "cannot be switched to eval mode"),
+                # Step 1's program, in eval mode but of another model
+                ("torch.export.save(program, path)",
+                 "export the model you are given"),
+            ],
+            "right": [
+                "serving_model = copy.deepcopy(model).eval()   # the caller's model keeps its mode\n"
+                "ep = torch.export.export(serving_model, args=(example,))\n"
+                "torch.export.save(ep, str(path))",
+                "model.train(False)\n"
+                "ep = torch.export.export(model, (example,), dynamic_shapes={'x': {0: Dim('batch')}})\n"
+                "with open(path, 'wb') as f:\n"
+                "    torch.export.save(ep, f)",
+            ],
+        },
+        3: {
+            "wrong": [
+                # the class is not there: that is the point of exporting
+                ('deploy_script = """\n'
+                 "import torch\n"
+                 "model = ServeNet()\n"
+                 "model.load_state_dict(torch.export.load('checkpoints/09/ex3_program.pt2').state_dict)\n"
+                 "X = torch.load('checkpoints/09/ex3_inputs.pt', weights_only=True)\n"
+                 "torch.save(model.eval()(X).detach(), 'checkpoints/09/ex3_predictions.pt')\n"
+                 '"""',
+                 "NameError: name 'ServeNet' is not defined"),
+                # a .pt2 file is not a torch.save file
+                ('deploy_script = """\n'
+                 "import torch\n"
+                 "served = torch.load('checkpoints/09/ex3_program.pt2', weights_only=False)\n"
+                 "X = torch.load('checkpoints/09/ex3_inputs.pt', weights_only=True)\n"
+                 "torch.save(served(X), 'checkpoints/09/ex3_predictions.pt')\n"
+                 '"""',
+                 "failed locating file data.pkl"),
+                ('deploy_script = """\n'
+                 "import torch\n"
+                 "served = torch.export.load('checkpoints/09/ex3_program.pt2').module().eval()\n"
+                 "X = torch.load('checkpoints/09/ex3_inputs.pt', weights_only=True)\n"
+                 "torch.save(served(X), 'checkpoints/09/ex3_predictions.pt')\n"
+                 '"""',
+                 "NotImplementedError: Calling eval() is not supported yet."),
+                # predictions printed, not saved
+                ('deploy_script = """\n'
+                 "import torch\n"
+                 "served = torch.export.load('checkpoints/09/ex3_program.pt2').module()\n"
+                 "X = torch.load('checkpoints/09/ex3_inputs.pt', weights_only=True)\n"
+                 "print(served(X))\n"
+                 '"""',
+                 "the script saved nothing"),
+                ('deploy_script = """\n'
+                 "import torch\n"
+                 "served = torch.export.load('checkpoints/09/ex3_program.pt2').module()\n"
+                 "X = torch.load('checkpoints/09/ex3_inputs.pt', weights_only=True)\n"
+                 "torch.save({'predictions': served(X)}, 'checkpoints/09/ex3_predictions.pt')\n"
+                 '"""',
+                 "the predictions file holds a dict"),
+            ],
+            "right": [
+                'deploy_script = f"""\n'
+                "from pathlib import Path\n"
+                "import torch\n"
+                "\n"
+                "program = torch.export.load(Path({str(ex3_program_path)!r}))\n"
+                "inputs = torch.load({str(ex3_inputs_path)!r}, map_location='cpu', weights_only=True)\n"
+                "with torch.no_grad():\n"
+                "    out = program.module()(inputs)\n"
+                "torch.save(out.detach(), {str(ex3_predictions_path)!r})\n"
+                '"""',
+                "deploy_script = '''\n"
+                "import torch\n"
+                "with open('checkpoints/09/ex3_program.pt2', 'rb') as f:\n"
+                "    served = torch.export.load(f).module()\n"
+                "inputs = torch.load('checkpoints/09/ex3_inputs.pt', weights_only=True)\n"
+                "predictions = served(inputs)\n"
+                "torch.save(predictions, 'checkpoints/09/ex3_predictions.pt')\n"
+                "'''",
+            ],
+        },
+    },
+    "10_beyond_one_machine.ipynb": {
+        1: {
+            "wrong": [
+                ("model = Net()\n"
+                 "optimizer = torch.optim.Adam(model.parameters(), lr=0.01)\n"
+                 "dcp.load({}, checkpoint_id=dcp_dir)\n"
+                 "return model, optimizer",
+                 "dcp.load fills, in place, the tensors of the dict you pass it"),
+                ("model = Net()\n"
+                 "dcp.load({'model': model.state_dict()}, checkpoint_id=dcp_dir)\n"
+                 "return model, torch.optim.Adam(model.parameters(), lr=0.01)",
+                 "the optimizer has no state"),
+                ("model = Net()\n"
+                 "optimizer = torch.optim.Adam(model.parameters(), lr=0.01)\n"
+                 "dcp.load(model.state_dict(), checkpoint_id=dcp_dir)\n"
+                 "return model, optimizer",
+                 "Missing key in checkpoint state_dict"),
+                ("model = Net()\n"
+                 "optimizer = torch.optim.Adam(model.parameters(), lr=0.01)\n"
+                 "model_sd, optimizer_sd = get_state_dict(model, optimizer)\n"
+                 "state = {'model': model_sd, 'optimizer': optimizer_sd}\n"
+                 "dcp.load(state, checkpoint_id=step2)\n"
+                 "set_state_dict(model, optimizer, model_state_dict=state['model'],\n"
+                 "               optim_state_dict=state['optimizer'])\n"
+                 "return model, optimizer",
+                 "does not hold the weights saved in step1"),
+            ],
+            "right": [
+                "import tempfile\n"
+                "full_path = Path(tempfile.mkdtemp()) / 'full.pt'\n"
+                "dcp_to_torch_save(dcp_dir, full_path)\n"
+                "ckpt = torch.load(full_path, map_location='cpu', weights_only=True)\n"
+                "model = Net()\n"
+                "model.load_state_dict(ckpt['model'])\n"
+                "optimizer = torch.optim.Adam(model.parameters(), lr=0.01)\n"
+                "optimizer.load_state_dict(ckpt['optimizer'])\n"
+                "return model, optimizer",
+                "model = Net()\n"
+                "optimizer = torch.optim.Adam(model.parameters(), lr=0.01)\n"
+                "model_sd, optimizer_sd = get_state_dict(model, optimizer)\n"
+                "dcp.load({'model': model_sd, 'optimizer': optimizer_sd}, checkpoint_id=str(dcp_dir))\n"
+                "set_state_dict(model, optimizer, model_state_dict=model_sd,\n"
+                "               optim_state_dict=optimizer_sd)\n"
+                "return (model, optimizer)",
+            ],
+        },
+        2: {
+            "wrong": [
+                ("dcp_to_torch_save(dcp_dir, path)",
+                 "the whole checkpoint that dcp_to_torch_save writes"),
+                ("import shutil\n"
+                 "shutil.copy(Path(dcp_dir) / '__0_0.distcp', path)",
+                 "not by copying a .distcp shard"),
+                ("torch.save(Net().state_dict(), path)",
+                 "does not hold the weights saved in step1"),
+                ("state = {}\n"
+                 "dcp.load(state, checkpoint_id=dcp_dir)\n"
+                 "torch.save(state, path)",
+                 "your file holds the keys []"),
+            ],
+            "right": [
+                "import tempfile\n"
+                "full_path = Path(tempfile.mkdtemp()) / 'full.pt'\n"
+                "dcp_to_torch_save(dcp_dir, full_path)\n"
+                "ckpt = torch.load(full_path, map_location='cpu', weights_only=True)\n"
+                "torch.save(ckpt['model'], path)",
+            ],
+        },
+        3: {
+            "wrong": [
+                ("return (Path(dcp_dir) / '.metadata').is_file()",
+                 "a shard file listed in .metadata is missing"),
+                ("return any(Path(dcp_dir).glob('*.distcp'))",
+                 "without .metadata the save never finished"),
+                ("folder = Path(dcp_dir)\n"
+                 "metadata = dcp.FileSystemReader(folder).read_metadata()\n"
+                 "return all((folder / info.relative_path).is_file()\n"
+                 "           for info in metadata.storage_data.values())",
+                 "checkpoint_is_complete raised FileNotFoundError"),
+                ("folder = Path(dcp_dir)\n"
+                 "try:\n"
+                 "    metadata = dcp.FileSystemReader(folder).read_metadata()\n"
+                 "except Exception:\n"
+                 "    return False\n"
+                 "return all((folder / info.relative_path).is_file()\n"
+                 "           for info in metadata.storage_data.values())",
+                 "shorter than the byte ranges .metadata records"),
+                ("model = Net()\n"
+                 "optimizer = torch.optim.Adam(model.parameters(), lr=0.01)\n"
+                 "model_sd, optimizer_sd = get_state_dict(model, optimizer)\n"
+                 "try:\n"
+                 "    dcp.load({'model': model_sd, 'optimizer': optimizer_sd}, checkpoint_id=dcp_dir)\n"
+                 "except Exception:\n"
+                 "    return False\n"
+                 "return True",
+                 "so `except Exception` misses it"),
+            ],
+            "right": [
+                "try:\n"
+                "    metadata = dcp.FileSystemReader(dcp_dir).read_metadata()\n"
+                "    ends = {}\n"
+                "    for info in metadata.storage_data.values():\n"
+                "        end = info.offset + info.length\n"
+                "        ends[info.relative_path] = max(ends.get(info.relative_path, 0), end)\n"
+                "    return all(os.path.getsize(os.path.join(dcp_dir, name)) >= end\n"
+                "               for name, end in ends.items())\n"
+                "except Exception:\n"
+                "    return False",
+                "model = Net()\n"
+                "optimizer = torch.optim.Adam(model.parameters(), lr=0.01)\n"
+                "model_sd, optimizer_sd = get_state_dict(model, optimizer)\n"
+                "try:\n"
+                "    dcp.load({'model': model_sd, 'optimizer': optimizer_sd}, checkpoint_id=dcp_dir)\n"
+                "except (Exception, dcp.CheckpointException):\n"
+                "    return False\n"
+                "return True",
             ],
         },
     },
