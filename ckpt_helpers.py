@@ -1408,8 +1408,17 @@ def clean_notebook(nb: NotebookNode) -> NotebookNode:
         cell.metadata = {"tags": tags} if tags else {}
         if cell.cell_type == "code":
             # a widget's saved view (a progress bar) names a model id that changes on every run
-            cell.outputs = [o for o in cell.outputs
-                            if "application/vnd.jupyter.widget-view+json" not in o.get("data", {})]
+            outputs = [o for o in cell.outputs
+                       if "application/vnd.jupyter.widget-view+json" not in o.get("data", {})]
+            # one stream output per name, however the kernel happened to split the text
+            cell.outputs = []
+            for output in outputs:
+                previous = cell.outputs[-1] if cell.outputs else None
+                if (output.output_type == "stream" and previous is not None and
+                        previous.output_type == "stream" and previous.name == output.name):
+                    previous.text += output.text
+                else:
+                    cell.outputs.append(output)
     return nb
 
 
