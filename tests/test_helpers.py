@@ -275,6 +275,18 @@ def test_clean_notebook_drops_volatile_metadata_and_widget_views():
     assert [o.output_type for o in cell.outputs] == ["stream"]
 
 
+def test_clean_notebook_joins_stream_outputs_the_kernel_split():
+    nb = _exercise_notebook()
+    cell = nb.cells[1]
+    cell.outputs = [nbformat.v4.new_output("stream", text="same object:"),
+                    nbformat.v4.new_output("stream", text=" True\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+                    nbformat.v4.new_output("stream", text="last\n")]
+    clean_notebook(nb)
+    assert [(o.name, o.text) for o in cell.outputs] == [
+        ("stdout", "same object: True\n"), ("stderr", "warning\n"), ("stdout", "last\n")]
+
+
 def test_check_command_rejects_bad_paths(tmp_path):
     def check(path):
         return subprocess.run([sys.executable, "-m", "ckpt_helpers", "check", str(path)],
