@@ -1,6 +1,6 @@
 """The kit's benchmark: checkpoint helpers against plain torch, import time, notebook times.
 
-    python tests/bench.py                          # 16 MiB, 256 MiB, 1 GiB; 3 rounds; notebooks
+    python tests/bench.py                          # 16 MiB, 256 MiB, 1 GiB; notebooks
     python tests/bench.py --mib 256 --rounds 5 --no-notebooks
 
 Everything is measured side by side in one run, alternating the order of the two contenders in
@@ -144,16 +144,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mib", type=int, nargs="+", default=[16, 256, 1024])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--save-rounds", type=int, default=9,
+                        help="rounds of the save comparison (cheap, and noisy: disk writeback)")
     parser.add_argument("--no-notebooks", action="store_true")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}, "
           f"Python {platform.python_version()}, torch {torch.__version__}; "
-          f"median of {args.rounds} rounds\n")
+          f"median of {args.save_rounds} rounds (save) and {args.rounds} (the rest)\n")
     print(f"{'size':>9} | {'save MiB/s':>10} {'torch.save':>10} {'ratio':>6} | "
           f"{'load s':>7} {'naive s':>7} {'ratio':>6} | {'peak MiB':>8} {'naive':>7} {'ratio':>6}")
     with tempfile.TemporaryDirectory(dir=KIT_DIR, prefix=".bench-") as tmp:
         for mib in args.mib:
-            plain, safe = bench_save(mib, args.rounds, Path(tmp))
+            plain, safe = bench_save(mib, args.save_rounds, Path(tmp))
             naive, fast = bench_load(mib, args.rounds, Path(tmp))
             print(f"{mib:>5} MiB | {mib / safe:>10.0f} {mib / plain:>10.0f} {plain / safe:>6.2f} | "
                   f"{fast['seconds']:>7.2f} {naive['seconds']:>7.2f} "
