@@ -788,17 +788,16 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu", trusted: Seq
             ckpt = torch.load(str(path), map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as error:
         raise _unsafe_error(path, error, trusted) from error
-    except (RuntimeError, AssertionError) as error:
+    except Exception as error:
         text = str(error)
-        if any(word in text for word in ("CUDA", "cuda", "device", "mps", "location")):
+        device_words = ("CUDA", "cuda", "device", "mps", "location")
+        if isinstance(error, (RuntimeError, AssertionError)) and \
+                any(word in text for word in device_words):
             raise CheckpointDeviceError(
                 f"{path} cannot be loaded onto map_location={map_location!r} ({text.strip()}). "
                 "Use a device this machine has: map_location='cpu' always works.") from error
         raise CheckpointCorruptError(f"{path} could not be read ({type(error).__name__}: "
                                      f"{text[:200]}); use an earlier checkpoint.") from error
-    except Exception as error:
-        raise CheckpointCorruptError(f"{path} could not be read ({type(error).__name__}: "
-                                     f"{str(error)[:200]}); use an earlier checkpoint.") from error
     if not isinstance(ckpt, dict):
         raise CheckpointFormatError(f"{path} holds a {type(ckpt).__name__}, not a checkpoint dict: "
                                     "load it with torch.load(path, weights_only=True).")
