@@ -101,9 +101,9 @@ def bench_save(mib: int, rounds: int, folder: Path) -> tuple[float, float]:
     ckpt = {"model": BigNet(mib).state_dict(), "epoch": 1}
     plain_path, safe_path = folder / "plain.pt", folder / "safe.pt"
     timed(lambda: torch.save(ckpt, plain_path))  # warm up the allocator and the page cache
-    timed(lambda: save_checkpoint(safe_path, ckpt))
+    timed(lambda: save_checkpoint(ckpt, safe_path))
     plain, safe = median_pair(rounds, lambda: timed(lambda: torch.save(ckpt, plain_path)),
-                              lambda: timed(lambda: save_checkpoint(safe_path, ckpt)))
+                              lambda: timed(lambda: save_checkpoint(ckpt, safe_path)))
     loaded = load_checkpoint(safe_path)
     assert all(torch.equal(loaded["model"][k], v) for k, v in ckpt["model"].items())
     plain_path.unlink()

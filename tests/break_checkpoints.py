@@ -158,7 +158,7 @@ def corruption_worker(size: str, cases: list[int], seed: int, scan: bool = False
     torch.set_num_threads(1)
     original = make_checkpoint(size)
     folder = Path(tempfile.mkdtemp(prefix="break-"))
-    base = save_checkpoint(folder / f"{size}.pt", original).read_bytes()
+    base = save_checkpoint(original, folder / f"{size}.pt").read_bytes()
     positions = metadata_positions(base)
     target = folder / "mutated.pt"
     for case in cases:
@@ -183,7 +183,7 @@ def metadata_scan(step: int = 1, workers: int = 2) -> Counter[str]:
     """Every ``step``-th metadata byte of the small checkpoint, each set to SCAN_VALUES values."""
     original = make_checkpoint("small")
     with tempfile.TemporaryDirectory() as folder:
-        base = save_checkpoint(Path(folder) / "small.pt", original).read_bytes()
+        base = save_checkpoint(original, Path(folder) / "small.pt").read_bytes()
     cases = [c for c in range(len(metadata_positions(base)) * SCAN_VALUES)
              if (c // SCAN_VALUES) % step == 0]
     return _run_jobs([("small", cases[w::workers], True) for w in range(workers)], 0)
@@ -260,7 +260,7 @@ def _kills(n: int, rng: random.Random) -> Counter[str]:
     path = folder / "ckpt.pt"
     counts: Counter[str] = Counter()
     version = 0
-    save_checkpoint(path, versioned(version))
+    save_checkpoint(versioned(version), path)
     for _ in range(n):
         read_end, write_end = os.pipe()
         pid = os.fork()
@@ -269,7 +269,7 @@ def _kills(n: int, rng: random.Random) -> Counter[str]:
             try:
                 for v in range(version + 1, version + 1000):
                     os.write(write_end, f"begin {v}\n".encode())
-                    save_checkpoint(path, versioned(v))
+                    save_checkpoint(versioned(v), path)
                     os.write(write_end, f"end {v}\n".encode())
             finally:
                 os._exit(0)
@@ -296,7 +296,7 @@ def _kills(n: int, rng: random.Random) -> Counter[str]:
         counts["killed mid-write (a temp folder was left)" if temp_folders(folder)
                else "killed between saves or after the rename"] += 1
         version += 1
-        save_checkpoint(path, versioned(version))  # the next save cleans up after the dead one
+        save_checkpoint(versioned(version), path)  # the next save cleans up after the dead one
         counts["no orphan temp folder after the next save" if not temp_folders(folder)
                else "ORPHAN temp folder after the next save"] += 1
     return counts

@@ -46,7 +46,7 @@ def temp_entries(folder: Path) -> list[str]:
 
 def test_round_trip_of_a_full_checkpoint(tmp_path):
     ckpt = make_checkpoint("small")
-    path = save_checkpoint(tmp_path / "ckpt.pt", ckpt)
+    path = save_checkpoint(ckpt, tmp_path / "ckpt.pt")
     assert same(load_checkpoint(path), ckpt)
     assert temp_entries(tmp_path) == []
     # what torch.save(path) would write: the archive's folder is named after the file
@@ -55,8 +55,8 @@ def test_round_trip_of_a_full_checkpoint(tmp_path):
 
 def test_save_replaces_the_previous_file(tmp_path):
     path = tmp_path / "ckpt.pt"
-    save_checkpoint(path, {"epoch": 1})
-    save_checkpoint(path, {"epoch": 2})
+    save_checkpoint({"epoch": 1}, path)
+    save_checkpoint({"epoch": 2}, path)
     assert load_checkpoint(path) == {"epoch": 2}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
 
@@ -73,7 +73,7 @@ def test_load_passes_weights_only_true_once_and_never_retries(tmp_path, monkeypa
     torch.save(seeded_net(), tmp_path / "whole.pt")
     with pytest.raises(UnsafeCheckpointError):
         load_checkpoint(tmp_path / "whole.pt")
-    save_checkpoint(tmp_path / "ok.pt", {"epoch": 1})
+    save_checkpoint({"epoch": 1}, tmp_path / "ok.pt")
     load_checkpoint(tmp_path / "ok.pt")
     assert calls == [True, True]
 
@@ -135,7 +135,7 @@ def test_legacy_format_loads_with_weights_only(tmp_path):
 
 
 def test_missing_path_names_the_files_that_are_there(tmp_path):
-    save_checkpoint(tmp_path / "epoch_0003.pt", {})
+    save_checkpoint({}, tmp_path / "epoch_0003.pt")
     with pytest.raises(CheckpointNotFoundError, match="epoch_0003.pt") as error:
         load_checkpoint(tmp_path / "epoch_3.pt")
     assert isinstance(error.value, CheckpointError)
@@ -147,17 +147,17 @@ def test_a_folder_is_not_a_checkpoint(tmp_path):
     with pytest.raises(CheckpointNotFoundError, match="latest_checkpoint"):
         load_checkpoint(tmp_path)
     with pytest.raises(CheckpointWriteError, match="is a folder"):
-        save_checkpoint(tmp_path, {"epoch": 1})
+        save_checkpoint({"epoch": 1}, tmp_path)
     with pytest.raises(CheckpointWriteError, match="does not exist: create it"):
-        save_checkpoint(tmp_path / "no" / "ckpt.pt", {"epoch": 1})
+        save_checkpoint({"epoch": 1}, tmp_path / "no" / "ckpt.pt")
 
 
 def test_save_refuses_what_is_not_a_dict_and_what_cannot_be_pickled(tmp_path):
-    path = save_checkpoint(tmp_path / "ckpt.pt", {"epoch": 1})
+    path = save_checkpoint({"epoch": 1}, tmp_path / "ckpt.pt")
     with pytest.raises(TypeError, match="wrap it"):
-        save_checkpoint(path, seeded_net().state_dict()["fc1.weight"])
+        save_checkpoint(seeded_net().state_dict()["fc1.weight"], path)
     with pytest.raises(CheckpointWriteError, match="cannot be pickled") as error:
-        save_checkpoint(path, {"schedule": lambda epoch: 0.1})
+        save_checkpoint({"schedule": lambda epoch: 0.1}, path)
     assert "previous file there, if any, is untouched" in str(error.value)
     assert load_checkpoint(path) == {"epoch": 1}
     assert temp_entries(tmp_path) == []
@@ -200,12 +200,12 @@ def _assert_refused_and_intact(message: str, reason: str, path: Path) -> None:
 def test_unwritable_folder(tmp_path):
     folder = Path(tempfile.mkdtemp(prefix="readonly-"))  # in /tmp, so other users can reach it
     folder.chmod(0o755)
-    path = save_checkpoint(folder / "ckpt.pt", {"epoch": 1})
+    path = save_checkpoint({"epoch": 1}, folder / "ckpt.pt")
     tensor = torch.zeros(10)
 
     def job():
         _become_nobody()
-        save_checkpoint(path, {"epoch": 2, "w": tensor})
+        save_checkpoint({"epoch": 2, "w": tensor}, path)
         return "saved"
 
     folder.chmod(0o555)  # read-only for everyone; root, which ignores modes, becomes nobody
@@ -218,14 +218,14 @@ def test_unwritable_folder(tmp_path):
 
 @pytest.mark.skipif(os.name != "posix", reason="RLIMIT_FSIZE is POSIX")
 def test_full_disk(tmp_path):
-    path = save_checkpoint(tmp_path / "ckpt.pt", {"epoch": 1})
+    path = save_checkpoint({"epoch": 1}, tmp_path / "ckpt.pt")
     big = {"epoch": 2, "w": torch.zeros(250_000)}  # 1 MB: more than the disk can take
 
     def job():
         # the child's disk is "full" after 100 kB: writes past that fail (EFBIG), as with ENOSPC
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.RLIM_INFINITY))
-        save_checkpoint(path, big)
+        save_checkpoint(big, path)
         return "saved"
 
     _assert_refused_and_intact(_in_child(job), "the disk may be full", path)
@@ -235,7 +235,7 @@ def test_full_disk(tmp_path):
 def test_unreadable_file():
     folder = Path(tempfile.mkdtemp(prefix="unreadable-"))  # in /tmp, so other users can reach it
     folder.chmod(0o755)
-    path = save_checkpoint(folder / "ckpt.pt", {"epoch": 1})
+    path = save_checkpoint({"epoch": 1}, folder / "ckpt.pt")
     path.chmod(0)
 
     def job():
@@ -249,7 +249,7 @@ def test_unreadable_file():
 
 
 def test_damaged_files_are_reported_with_what_to_do(tmp_path):
-    good = save_checkpoint(tmp_path / "good.pt", make_checkpoint("small")).read_bytes()
+    good = save_checkpoint(make_checkpoint("small"), tmp_path / "good.pt").read_bytes()
     cases = {"empty.pt": b"", "truncated.pt": good[: len(good) // 2],
              "garbage.pt": good + b"extra bytes", "text.pt": b"epoch,loss\n1,0.5\n"}
     for name, data in cases.items():
@@ -266,7 +266,7 @@ def test_damaged_files_are_reported_with_what_to_do(tmp_path):
 
 def test_a_flipped_bit_that_torch_load_accepts_is_caught(tmp_path):
     ckpt = {"w": torch.arange(1000, dtype=torch.float32)}
-    path = save_checkpoint(tmp_path / "ckpt.pt", ckpt)
+    path = save_checkpoint(ckpt, tmp_path / "ckpt.pt")
     data = bytearray(path.read_bytes())
     offset = data.index(ckpt["w"].numpy().tobytes()[400:432])  # inside the tensor's bytes
     data[offset] ^= 0x01
@@ -342,9 +342,9 @@ def test_every_tensor_round_trips(case):
     ckpt, ties = case
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ckpt.pt"
-        loaded = load_checkpoint(save_checkpoint(path, ckpt))
+        loaded = load_checkpoint(save_checkpoint(ckpt, path))
         _check_loaded(loaded, ckpt, ties)
-        save_checkpoint(path, loaded)  # load, save to the same path, load again
+        save_checkpoint(loaded, path)  # load, save to the same path, load again
         _check_loaded(load_checkpoint(path), ckpt, ties)
         assert os.listdir(folder) == ["ckpt.pt"]
 
@@ -362,14 +362,14 @@ def test_stale_temp_folders_of_dead_processes_are_removed(tmp_path):
     for folder in (stale, alive, other):
         folder.mkdir()
         (folder / "ckpt.pt").write_bytes(b"half a checkpoint")
-    save_checkpoint(path, {"epoch": 1})
+    save_checkpoint({"epoch": 1}, path)
     assert sorted(temp_entries(tmp_path)) == sorted([alive.name, other.name])
 
 
 def test_latest_checkpoint_skips_damaged_and_unfinished_files(tmp_path):
     assert latest_checkpoint(tmp_path) is None
     for epoch in (1, 2, 3):
-        save_checkpoint(tmp_path / f"epoch_{epoch}.pt", {"epoch": epoch})
+        save_checkpoint({"epoch": epoch}, tmp_path / f"epoch_{epoch}.pt")
         time.sleep(0.01)
     newest = tmp_path / "epoch_3.pt"
     newest.write_bytes(newest.read_bytes()[:-100])  # truncated
@@ -385,7 +385,7 @@ def test_rotation_keeps_the_newest_and_touches_nothing_else(tmp_path):
     (tmp_path / "best.pt").write_bytes(b"kept")
     (tmp_path / "epoch_best.pt").write_bytes(b"kept too: not a numbered name")
     for epoch in range(1, 6):
-        save_checkpoint(tmp_path / f"epoch_{epoch:04d}.pt", {"epoch": epoch}, keep=2)
+        save_checkpoint({"epoch": epoch}, tmp_path / f"epoch_{epoch:04d}.pt", keep=2)
         time.sleep(0.01)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "best.pt", "epoch_0004.pt", "epoch_0005.pt", "epoch_best.pt"]
@@ -394,22 +394,22 @@ def test_rotation_keeps_the_newest_and_touches_nothing_else(tmp_path):
 
 def test_rotation_deletes_nothing_when_the_new_file_does_not_verify(tmp_path, monkeypatch):
     for epoch in (1, 2):
-        save_checkpoint(tmp_path / f"epoch_{epoch}.pt", {"epoch": epoch})
+        save_checkpoint({"epoch": epoch}, tmp_path / f"epoch_{epoch}.pt")
 
     def broken(path, torch_save=True):
         raise CheckpointCorruptError(f"{path} is damaged (simulated)")
 
     monkeypatch.setattr(ckpt_helpers, "_verify_zip", broken)
     with pytest.raises(CheckpointCorruptError):
-        save_checkpoint(tmp_path / "epoch_3.pt", {"epoch": 3}, keep=1)
+        save_checkpoint({"epoch": 3}, tmp_path / "epoch_3.pt", keep=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_1.pt", "epoch_2.pt", "epoch_3.pt"]
 
 
 def test_rotation_needs_numbered_names_and_says_so_before_writing(tmp_path):
     with pytest.raises(ValueError, match="numbered file names"):
-        save_checkpoint(tmp_path / "last.pt", {"epoch": 1}, keep=3)
+        save_checkpoint({"epoch": 1}, tmp_path / "last.pt", keep=3)
     with pytest.raises(ValueError, match="at least 1"):
-        save_checkpoint(tmp_path / "epoch_1.pt", {"epoch": 1}, keep=0)
+        save_checkpoint({"epoch": 1}, tmp_path / "epoch_1.pt", keep=0)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -419,7 +419,7 @@ def test_rotation_needs_numbered_names_and_says_so_before_writing(tmp_path):
 def test_inspect_describes_a_checkpoint_without_loading_it(tmp_path):
     ckpt = make_checkpoint("small")
     ckpt["tied"] = ckpt["model"]["fc1.weight"]
-    info = inspect_checkpoint(save_checkpoint(tmp_path / "ckpt.pt", ckpt))
+    info = inspect_checkpoint(save_checkpoint(ckpt, tmp_path / "ckpt.pt"))
     assert info.format == ckpt_helpers.TORCH_ZIP and info.integrity.startswith("ok:")
     shapes = {t.name: (t.shape, t.dtype, t.device, t.nbytes) for t in info.tensors}
     assert shapes["model.fc1.weight"] == ((20, 10), "float32", "cpu", 800)
@@ -435,7 +435,7 @@ def test_inspect_describes_a_checkpoint_without_loading_it(tmp_path):
 
 
 def test_inspect_of_a_truncated_file_does_not_call_it_safe(tmp_path):
-    data = save_checkpoint(tmp_path / "ckpt.pt", {"w": torch.zeros(100)}).read_bytes()
+    data = save_checkpoint({"w": torch.zeros(100)}, tmp_path / "ckpt.pt").read_bytes()
     (tmp_path / "half.pt").write_bytes(data[: len(data) // 2])
     report = str(inspect_checkpoint(tmp_path / "half.pt"))
     assert "integrity: FAILED" in report
@@ -511,7 +511,7 @@ def test_inspect_looks_into_the_pickles_inside_a_pt2(tmp_path):
 
 
 def test_inspect_command(tmp_path):
-    path = save_checkpoint(tmp_path / "ckpt.pt", {"w": torch.zeros(3, 4)})
+    path = save_checkpoint({"w": torch.zeros(3, 4)}, tmp_path / "ckpt.pt")
     proc = subprocess.run([sys.executable, "-m", "ckpt_helpers", "inspect", str(path),
                            str(tmp_path / "missing.pt")], capture_output=True, text=True)
     assert proc.returncode == 2
@@ -541,13 +541,13 @@ class NetPlus(Net):
 
 def test_load_weights_into_a_model_or_from_a_class(tmp_path):
     expected = seeded_net().state_dict()
-    path = save_checkpoint(tmp_path / "ckpt.pt", {"model": expected, "epoch": 2})
+    path = save_checkpoint({"model": expected, "epoch": 2}, tmp_path / "ckpt.pt")
     into = load_weights(Net(), path)
     built = load_weights(Net, path)  # meta device + assign: no init, no copy
     for model in (into, built):
         assert_state_dicts_equal(model.state_dict(), expected)
         assert not any(t.is_meta for t in model.parameters())
-    bare = save_checkpoint(tmp_path / "bare.pt", expected)
+    bare = save_checkpoint(expected, tmp_path / "bare.pt")
     assert_state_dicts_equal(load_weights(Net, bare).state_dict(), expected)
     with pytest.raises(ckpt_helpers.CheckpointMismatchError,
                        match=r"entries are \['epoch', 'model'\]"):
@@ -555,7 +555,7 @@ def test_load_weights_into_a_model_or_from_a_class(tmp_path):
 
 
 def test_load_weights_names_what_does_not_fit(tmp_path):
-    path = save_checkpoint(tmp_path / "ckpt.pt", {"model": seeded_net().state_dict()})
+    path = save_checkpoint({"model": seeded_net().state_dict()}, tmp_path / "ckpt.pt")
     with pytest.raises(ckpt_helpers.CheckpointMismatchError,
                        match=r"fc2.weight is \(10, 20\) in the file but \(5, 20\) in the model"):
         load_weights(WideHead(), path)
@@ -572,7 +572,7 @@ def test_big_files_are_memory_mapped(tmp_path, monkeypatch):
     seen = []
     real_load = torch.load
     monkeypatch.setattr(torch, "load", lambda *a, **k: seen.append(k["mmap"]) or real_load(*a, **k))
-    path = save_checkpoint(tmp_path / "ckpt.pt", {"model": seeded_net().state_dict()})
+    path = save_checkpoint({"model": seeded_net().state_dict()}, tmp_path / "ckpt.pt")
     load_checkpoint(path)
     monkeypatch.setattr(ckpt_helpers, "MMAP_MIN_BYTES", 1000)
     load_checkpoint(path)

@@ -46,8 +46,8 @@ def test_checkpoint_timeline_loads_the_checkpoint_it_shows(tmp_path):
     paths = []
     for epoch in (3, 1, 2):  # saved out of order: the slider goes by epoch
         model = Net()
-        paths.append(save_checkpoint(tmp_path / f"epoch_{epoch}.pt", {
-            "epoch": epoch, "loss": 1.0 / epoch, "model": model.state_dict()}))
+        paths.append(save_checkpoint({
+            "epoch": epoch, "loss": 1.0 / epoch, "model": model.state_dict()}, tmp_path / f"epoch_{epoch}.pt"))
     shown = Net()
     timeline = checkpoint_timeline(paths, shown, X, y)
     slider, label = timeline.children[0].children
@@ -66,7 +66,7 @@ def test_checkpoint_timeline_loads_the_checkpoint_it_shows(tmp_path):
 
 
 def test_checkpoint_timeline_says_what_a_checkpoint_lacks(tmp_path):
-    path = save_checkpoint(tmp_path / "epoch_1.pt", {"epoch": 1, "model": Net().state_dict()})
+    path = save_checkpoint({"epoch": 1, "model": Net().state_dict()}, tmp_path / "epoch_1.pt")
     with pytest.raises(KeyError, match="epoch_1.pt has no loss"):
         checkpoint_timeline([path], Net(), torch.zeros(2, 10), torch.zeros(2, 10))
     with pytest.raises(ValueError, match="at least one"):

@@ -1,0 +1,157 @@
+"""Exercises in the instructor notebooks, and the student notebooks made from them.
+
+Conventions, kept by every instructor notebook in ``notebooks/solutions/``:
+
+- an exercise's answer cell holds its solution between SOLUTION_BEGIN and SOLUTION_END;
+- the next code cell checks it and starts with ``# Check: Exercise N - title``; it asserts on
+  behaviour (files, shapes, reloaded predictions) and prints ``Exercise N: passed`` at the end.
+
+The student version of a notebook is the instructor version with each solution replaced by
+STUB, its outputs cleared and its volatile metadata removed: ``python -m ckpt_helpers student``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ckpt_kit.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
+
+if TYPE_CHECKING:  # only for type hints: nbformat is imported by the functions that use it
+    from nbformat import NotebookNode
+
+SOLUTION_BEGIN = "### BEGIN SOLUTION"
+SOLUTION_END = "### END SOLUTION"
+STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+_CHECK_LINE = re.compile(r"#\s*Check:\s*Exercise\s+(\d+)\s*(?:[-—:]\s*)?(.*)")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """Where an exercise lives in a notebook: its number, title and the ids of its two cells."""
+
+    number: int
+    title: str
+    answer_id: str
+    check_id: str
+
+
+def find_exercises(nb: NotebookNode) -> list[Exercise]:
+    """The exercises of an instructor notebook, in order; ``ValueError`` if one is malformed.
+
+    >>> import nbformat; find_exercises(nbformat.v4.new_notebook())
+    []
+    """
+    exercises: list[Exercise] = []
+    answer = None  # the last solution cell not yet claimed by a check cell
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        match = _CHECK_LINE.match(cell.source.lstrip())
+        if match:
+            number = int(match.group(1))
+            if answer is None:
+                raise ValueError(f"the check of Exercise {number} has no answer cell before it")
+            exercises.append(Exercise(number, match.group(2).strip(), answer.id, cell.id))
+            answer = None
+        elif SOLUTION_BEGIN in cell.source:
+            if answer is not None:
+                raise ValueError(f"solution cell {answer.id} is not followed by a check cell")
+            answer = cell
+    if answer is not None:
+        raise ValueError(f"solution cell {answer.id} is not followed by a check cell")
+    return exercises
+
+
+def _blank_solutions(source: str) -> str:
+    """Replace each SOLUTION_BEGIN..SOLUTION_END region by the stub, at the same indent."""
+    out: list[str] = []
+    inside = False
+    for line in source.splitlines():
+        if line.strip() == SOLUTION_BEGIN:
+            indent = line[: len(line) - len(line.lstrip())]
+            out += [indent + stub for stub in STUB]
+            inside = True
+        elif line.strip() == SOLUTION_END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{SOLUTION_BEGIN} without {SOLUTION_END} in:\n{source}")
+    return "\n".join(out)
+
+
+def clean_notebook(nb: NotebookNode) -> NotebookNode:
+    """Drop volatile metadata in place (versions, timings, widget ids) so diffs show content.
+
+    >>> import nbformat; clean_notebook(nbformat.v4.new_notebook()).metadata["kernelspec"]["name"]
+    'python3'
+    """
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                       "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        cell.metadata = {"tags": tags} if tags else {}
+        if cell.cell_type == "code":
+            # a widget's saved view (a progress bar) names a model id that changes on every run
+            outputs = [o for o in cell.outputs
+                       if "application/vnd.jupyter.widget-view+json" not in o.get("data", {})]
+            # one stream output per name, however the kernel happened to split the text
+            cell.outputs = []
+            for output in outputs:
+                previous = cell.outputs[-1] if cell.outputs else None
+                if (output.output_type == "stream" and previous is not None and
+                        previous.output_type == "stream" and previous.name == output.name):
+                    previous.text += output.text
+                else:
+                    cell.outputs.append(output)
+    return nb
+
+
+def make_student_notebook(solution: NotebookNode) -> NotebookNode:
+    """The student version of an instructor notebook: answers blanked, their outputs cleared.
+
+    >>> import nbformat; make_student_notebook(nbformat.v4.new_notebook()).cells
+    []
+    """
+    nb = clean_notebook(copy.deepcopy(solution))
+    cell_ids = {cell_id for ex in find_exercises(nb) for cell_id in (ex.answer_id, ex.check_id)}
+    for cell in nb.cells:
+        if cell.id in cell_ids:
+            cell.source = _blank_solutions(cell.source)
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def _execute_in_place(path: Path) -> None:
+    """Run a notebook top to bottom in its own folder and store its outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbformat.write(clean_notebook(nb), path)
+
+
+def write_student_notebooks(execute: bool = False) -> list[Path]:
+    """Clean every instructor notebook (re-running it first if ``execute``) and write its
+    student version into ``notebooks/``; return the student notebooks' paths."""
+    import nbformat
+
+    written = []
+    for solution_path in sorted(SOLUTIONS_DIR.glob("*.ipynb")):
+        if execute:
+            _execute_in_place(solution_path)
+        solution = clean_notebook(nbformat.read(solution_path, as_version=4))
+        nbformat.write(solution, solution_path)
+        student_path = NOTEBOOKS_DIR / solution_path.name
+        nbformat.write(make_student_notebook(solution), student_path)
+        written.append(student_path)
+    return written
