@@ -23,11 +23,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot  # noqa: E402,F401
 
 import nbformat  # noqa: E402
+import torch  # noqa: E402
 
-from ckpt_helpers import NOTEBOOKS_DIR, SOLUTIONS_DIR, STUB, find_exercises  # noqa: E402
+from ckpt_helpers import Net  # noqa: E402
+
+from ckpt_kit.exercises import STUB, find_exercises  # noqa: E402
+from ckpt_kit.paths import KIT_DIR, NOTEBOOKS_DIR, SOLUTIONS_DIR  # noqa: E402
 from exercise_answers import ANSWERS  # noqa: E402
 
-KIT_DIR = Path(__file__).resolve().parent.parent
+# the scripts (the attack on the checkpoint helpers) are imported by the tests that sample them
+sys.path.insert(0, str(KIT_DIR / "scripts"))
 _RESULT_LINE = re.compile(r"^  Exercise (\d+)(?: \(.*?\))?: (.*)$")
 
 
@@ -86,3 +91,45 @@ def answer_cases(kind: str) -> list[tuple[str, int]]:
     """(lesson, k) for every k-th answer of that kind that some exercise of the lesson has."""
     return [(name, k) for name in ANSWERS
             for k in range(max(len(a[kind]) for a in ANSWERS[name].values()))]
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+
+
+def seeded_net() -> Net:
+    torch.manual_seed(0)
+    return Net()
+
+
+def temp_entries(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+class PrintOnLoad:
+    def __reduce__(self):
+        return (print, ("ran",))
+
+
+def in_child(job) -> str:
+    """Run ``job()`` in a forked child (which may drop privileges or limit its file size)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        try:
+            message = job()
+        except BaseException as error:  # noqa: BLE001 - reported to the parent
+            message = f"{type(error).__name__}: {error}"
+        os.write(write_end, message.encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    with os.fdopen(read_end) as pipe:
+        return pipe.read()
+
+
+def become_nobody() -> None:
+    """In a forked child: root reads and writes anything, so drop to nobody, as a student is."""
+    if os.geteuid() == 0:
+        os.setgid(65534)
+        os.setuid(65534)

@@ -28,7 +28,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ckpt_helpers import NOTEBOOKS_DIR, SOLUTIONS_DIR, find_exercises
+from ckpt_kit.exercises import find_exercises
+from ckpt_kit.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

@@ -1,64 +1,92 @@
-"""The answer checker, end to end, as a student runs it: `python -m ckpt_helpers check NB`.
-
-For every lesson: the blank student notebook fails every exercise; the instructor notebook passes
-every exercise; other correct answers pass. (Wrong answers: test_exercises_wrong.py.)
-"""
+"""ckpt_kit.exercises: exercises found in instructor notebooks, and the student notebooks made
+from them (also as `python -m ckpt_helpers student`)."""
 
 from __future__ import annotations
 
 import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from ckpt_helpers import NOTEBOOKS_DIR, SOLUTIONS_DIR, find_exercises
-from conftest import answer_cases, answered_notebook, run_checker
-from exercise_answers import ANSWERS
-
-LESSONS = sorted(p.name for p in SOLUTIONS_DIR.glob("*.ipynb"))
+from ckpt_kit.exercises import Exercise, clean_notebook, find_exercises, make_student_notebook
 
 
-def test_every_lesson_has_wrong_and_right_answers_for_every_exercise():
-    for name in LESSONS:
-        exercises = find_exercises(nbformat.read(SOLUTIONS_DIR / name, as_version=4))
-        assert set(ANSWERS.get(name, {})) == {ex.number for ex in exercises}, name
-        for number, answers in ANSWERS[name].items():
-            assert answers["wrong"] and answers["right"], (name, number)
+def _cell(kind, cell_id, source):
+    cell = new_code_cell(source) if kind == "code" else new_markdown_cell(source)
+    cell.id = cell_id
+    return cell
 
 
-@pytest.mark.parametrize("name", LESSONS)
-def test_blank_notebook_fails_every_exercise(name):
-    code, verdicts, output = run_checker(NOTEBOOKS_DIR / name)
-    assert code == 1, output
-    assert verdicts and all(v.startswith("not answered yet") for v in verdicts.values()), output
+def _exercise_notebook():
+    return new_notebook(cells=[
+        _cell("md", "intro", "# Lesson"),
+        _cell("code", "lesson", "x = 1"),
+        _cell("code", "a1", "# Exercise 1: your answer\ndef f():\n    ### BEGIN SOLUTION\n"
+                            "    return 2\n    ### END SOLUTION"),
+        _cell("code", "c1", "# Check: Exercise 1 - call f\nassert f() == 2\nprint('ok')"),
+    ])
 
 
-@pytest.mark.parametrize("name", LESSONS)
-def test_reference_solutions_pass(name):
-    code, verdicts, output = run_checker(SOLUTIONS_DIR / name)
-    assert code == 0, output
-    assert verdicts and all(v == "passed" for v in verdicts.values()), output
+def test_find_exercises_pairs_answers_with_checks():
+    assert find_exercises(_exercise_notebook()) == [
+        Exercise(1, "call f", "a1", "c1")]
 
 
-def answer_cases(kind):
-    return [(name, k) for name in ANSWERS
-            for k in range(max(len(a[kind]) for a in ANSWERS[name].values()))]
+@pytest.mark.parametrize("cells, message", [
+    ([("c1", "# Check: Exercise 1 - x\npass")], "no answer cell"),
+    ([("a1", "### BEGIN SOLUTION\n### END SOLUTION")], "not followed by a check"),
+    ([("a1", "### BEGIN SOLUTION\n### END SOLUTION"), ("a2", "### BEGIN SOLUTION\n"
+      "### END SOLUTION"), ("c2", "# Check: Exercise 2\npass")], "not followed by a check"),
+])
+def test_find_exercises_rejects_malformed_notebooks(cells, message):
+    nb = new_notebook(cells=[_cell("code", i, s) for i, s in cells])
+    with pytest.raises(ValueError, match=message):
+        find_exercises(nb)
 
 
-@pytest.mark.parametrize("name, k", answer_cases("right"))
-def test_other_correct_answers_pass(tmp_path, name, k):
-    right = {n: a["right"][k] for n, a in ANSWERS[name].items() if k < len(a["right"])}
-    code, verdicts, output = run_checker(answered_notebook(tmp_path, name, right, False))
-    for number in right:
-        assert verdicts.get(number) == "passed", (number, output)
-    assert (code == 0) == (len(right) == len(ANSWERS[name])), output
+def test_student_notebook_blanks_answers_at_their_indent_and_clears_outputs():
+    nb = _exercise_notebook()
+    for cell in nb.cells[1:]:
+        cell.outputs = [nbformat.v4.new_output("stream", text="out\n")]
+        cell.execution_count = 1
+    student = make_student_notebook(nb)
+    assert student.cells[2].source == ("# Exercise 1: your answer\ndef f():\n"
+                                       "    # YOUR CODE HERE\n    raise NotImplementedError()")
+    assert student.cells[3].source == nb.cells[3].source  # the check stays, its output goes
+    assert [c.outputs for c in student.cells[2:]] == [[], []]
+    assert [c.execution_count for c in student.cells[2:]] == [None, None]
+    assert student.cells[1].outputs == nb.cells[1].outputs  # lesson outputs stay
+    assert nb.cells[2].outputs  # the instructor notebook is untouched
 
 
-def test_a_real_not_implemented_error_is_not_taken_for_the_stub(tmp_path):
-    # torch raises NotImplementedError with a message (e.g. .eval() on an exported program); only
-    # the stub's bare NotImplementedError() means "not answered yet"
-    path = answered_notebook(tmp_path, "01_define_the_net.ipynb",
-                             {1: 'raise NotImplementedError("not supported yet")'},
-                             forge_outputs=False)
-    code, verdicts, output = run_checker(path)
-    assert code == 1
-    assert "NotImplementedError: not supported yet" in verdicts[1], output
-    assert verdicts[2].startswith("not answered yet"), output
+def test_student_notebook_rejects_an_unclosed_solution():
+    nb = new_notebook(cells=[_cell("code", "a1", "### BEGIN SOLUTION\nx = 1"),
+                             _cell("code", "c1", "# Check: Exercise 1\npass")])
+    with pytest.raises(ValueError, match="END SOLUTION"):
+        make_student_notebook(nb)
+
+
+def test_clean_notebook_drops_volatile_metadata_and_widget_views():
+    nb = _exercise_notebook()
+    nb.metadata = {"language_info": {"name": "python", "version": "3.11.7"}, "widgets": {}}
+    cell = nb.cells[1]
+    cell.metadata = {"execution": {"iopub.execute_input": "2026-01-01"}, "tags": ["x"]}
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={
+            "application/vnd.jupyter.widget-view+json": {"model_id": "abc"}, "text/plain": "bar"}),
+        nbformat.v4.new_output("stream", text="kept\n")]
+    clean_notebook(nb)
+    assert nb.metadata["language_info"] == {"name": "python"} and "widgets" not in nb.metadata
+    assert cell.metadata == {"tags": ["x"]}
+    assert [o.output_type for o in cell.outputs] == ["stream"]
+
+
+def test_clean_notebook_joins_stream_outputs_the_kernel_split():
+    nb = _exercise_notebook()
+    cell = nb.cells[1]
+    cell.outputs = [nbformat.v4.new_output("stream", text="same object:"),
+                    nbformat.v4.new_output("stream", text=" True\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+                    nbformat.v4.new_output("stream", text="last\n")]
+    clean_notebook(nb)
+    assert [(o.name, o.text) for o in cell.outputs] == [
+        ("stdout", "same object: True\n"), ("stderr", "warning\n"), ("stdout", "last\n")]

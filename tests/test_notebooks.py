@@ -11,8 +11,9 @@ import re
 import nbformat
 import pytest
 
-from ckpt_helpers import (NOTEBOOKS_DIR, SOLUTION_BEGIN, SOLUTIONS_DIR, clean_notebook,
-                          find_exercises, make_student_notebook)
+from ckpt_kit.exercises import (SOLUTION_BEGIN, clean_notebook, find_exercises,
+                               make_student_notebook)
+from ckpt_kit.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
 
 SOLUTIONS = sorted(SOLUTIONS_DIR.glob("*.ipynb"))
 IDS = [path.stem for path in SOLUTIONS]

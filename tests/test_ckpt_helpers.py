@@ -1,23 +1,30 @@
-"""Unit tests for every public helper of ckpt_helpers (the checker's end-to-end tests are in
-test_exercises.py)."""
+"""ckpt_helpers, the module the lessons import: every helper it defines, its docstring examples and
+those of the ckpt_kit modules, and that importing it does no heavy work."""
 
 from __future__ import annotations
 
+import ast
 import doctest
+import importlib
 import subprocess
 import sys
 
-import nbformat
 import pytest
 import torch
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from torch import nn
 
 import ckpt_helpers
-from ckpt_helpers import (Net, ReLUNet, assert_state_dicts_equal, choose_device, clean_notebook,
-                          compare_state_dicts, evaluate, find_exercises, load_data, make_loaders,
-                          make_student_notebook, plot_losses, run_fresh_python, save_as_if_on,
-                          seed_everything, state_dict_summary, train)
+from ckpt_helpers import (Net, ReLUNet, assert_state_dicts_equal, choose_device,
+                          compare_state_dicts, evaluate, load_data, make_loaders, plot_losses,
+                          run_fresh_python, save_as_if_on, seed_everything, state_dict_summary,
+                          state_dicts_equal, train)
+
+
+KIT_MODULES = sorted(f"ckpt_kit.{p.stem}" for p in (ckpt_helpers.KIT_DIR / "ckpt_kit").glob("*.py")
+                     if p.stem != "__init__")
+# what each kind of module may import of the kit: imports run one way
+CHECKPOINT_MODULES = ("errors", "formats", "saving", "loading", "inspection", "state_dicts")
+EXERCISE_TOOLING = ("ckpt_kit.exercises", "ckpt_kit.checker", "ckpt_kit.cli")
 
 
 def test_docstring_examples_run():
@@ -25,16 +32,60 @@ def test_docstring_examples_run():
     assert result.attempted >= 15 and result.failed == 0
 
 
+@pytest.mark.parametrize("name", KIT_MODULES)
+def test_docstring_examples_of_the_package_run(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0
+
+
+def _kit_imports(path) -> set[str]:
+    """The kit modules a source file imports (ckpt_helpers, ckpt_kit.*), wherever it does."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.split(".")[0] in ("ckpt_helpers", "ckpt_kit")}
+
+
+def test_imports_run_one_way():
+    kit = ckpt_helpers.KIT_DIR / "ckpt_kit"
+    for path in kit.glob("*.py"):
+        imported = _kit_imports(path)
+        assert "ckpt_helpers" not in imported, f"{path.name} imports the lesson module"
+        if path.stem in CHECKPOINT_MODULES:
+            assert not imported & {*EXERCISE_TOOLING, "ckpt_kit.widgets"}, path.name
+    # the lessons import ckpt_helpers, which must not bring the exercise tooling with it
+    assert not _kit_imports(ckpt_helpers.KIT_DIR / "ckpt_helpers.py") & set(EXERCISE_TOOLING[:2])
+
+
+def test_every_room_is_small():
+    helpers = ckpt_helpers.KIT_DIR / "ckpt_helpers.py"
+    assert len(helpers.read_text(encoding="utf-8").splitlines()) <= 450
+    for path in [helpers, *(ckpt_helpers.KIT_DIR / "ckpt_kit").glob("*.py")]:
+        source = path.read_text(encoding="utf-8")
+        assert len(source.splitlines()) <= 500, path.name
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= 60, f"{path.name}: {node.name} has {length} lines"
+
+
+def test_everything_exported_exists():
+    assert len(set(ckpt_helpers.__all__)) == len(ckpt_helpers.__all__)
+    for name in ckpt_helpers.__all__:
+        assert hasattr(ckpt_helpers, name), name
+
+
 def test_import_does_no_heavy_work():
     code = ("import sys, ckpt_helpers; "
             "print(sorted(m for m in ('matplotlib', 'nbformat', 'nbclient', 'pytest', 'ipywidgets',"
-            " 'safetensors', 'hypothesis')"
+            " 'safetensors', 'hypothesis', 'ckpt_kit.checker', 'ckpt_kit.exercises')"
             " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
-
-# --- the model --------------------------------------------------------------------------------
 
 def test_net_has_the_classic_layers():
     model = Net()
@@ -51,8 +102,6 @@ def test_relunet_shares_keys_but_not_function():
     assert not torch.equal(net(X), relu(X))
     torch.testing.assert_close(relu(X), net.fc2(torch.relu(net.fc1(X))))
 
-
-# --- reproducibility --------------------------------------------------------------------------
 
 def test_seed_everything_repeats_torch_python_and_numpy():
     import random
@@ -73,8 +122,6 @@ def test_choose_device_prefers_cuda_then_mps(monkeypatch, cuda, mps, expected):
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
     assert choose_device() == torch.device(expected)
 
-
-# --- data and training ------------------------------------------------------------------------
 
 def test_load_data_rejects_an_unknown_split():
     with pytest.raises(ValueError, match="'train' or 'val'"):
@@ -152,8 +199,6 @@ def test_plot_losses_draws_one_line_per_curve():
     assert ax.get_yscale() == "log" and ax.get_title() == "t"
 
 
-# --- looking at weights -----------------------------------------------------------------------
-
 def test_state_dict_summary_lists_every_tensor_and_the_total():
     sd = {"w": torch.zeros(2, 3, dtype=torch.float16), "n": torch.tensor(5)}
     lines = state_dict_summary(sd).splitlines()
@@ -196,113 +241,20 @@ def test_compare_state_dicts_handles_empty_nan_and_grad_tensors():
     assert compare_state_dicts(nan, nan) == ["x: values differ (max abs difference nan)"]
 
 
+def test_state_dicts_equal_is_true_only_without_differences():
+    a = Net().state_dict()
+    assert state_dicts_equal(a, {k: v.clone() for k, v in a.items()}) is True
+    assert state_dicts_equal(a, {**a, "fc2.bias": a["fc2.bias"] + 1}) is False
+    assert state_dicts_equal(a, {k: v for k, v in a.items() if k != "fc1.bias"}) is False
+    with pytest.raises(TypeError, match="is a model"):
+        state_dicts_equal(a, Net())
+
+
 def test_assert_state_dicts_equal_lists_the_differences():
     a = Net().state_dict()
     assert_state_dicts_equal(a, {k: v.clone() for k, v in a.items()})
     with pytest.raises(AssertionError, match="fc2.bias: only in a"):
         assert_state_dicts_equal(a, {k: v for k, v in a.items() if k != "fc2.bias"})
-
-
-# --- exercises: notebook tooling --------------------------------------------------------------
-
-def _cell(kind, cell_id, source):
-    cell = new_code_cell(source) if kind == "code" else new_markdown_cell(source)
-    cell.id = cell_id
-    return cell
-
-
-def _exercise_notebook():
-    return new_notebook(cells=[
-        _cell("md", "intro", "# Lesson"),
-        _cell("code", "lesson", "x = 1"),
-        _cell("code", "a1", "# Exercise 1: your answer\ndef f():\n    ### BEGIN SOLUTION\n"
-                            "    return 2\n    ### END SOLUTION"),
-        _cell("code", "c1", "# Check: Exercise 1 - call f\nassert f() == 2\nprint('ok')"),
-    ])
-
-
-def test_find_exercises_pairs_answers_with_checks():
-    assert find_exercises(_exercise_notebook()) == [
-        ckpt_helpers.Exercise(1, "call f", "a1", "c1")]
-
-
-@pytest.mark.parametrize("cells, message", [
-    ([("c1", "# Check: Exercise 1 - x\npass")], "no answer cell"),
-    ([("a1", "### BEGIN SOLUTION\n### END SOLUTION")], "not followed by a check"),
-    ([("a1", "### BEGIN SOLUTION\n### END SOLUTION"), ("a2", "### BEGIN SOLUTION\n"
-      "### END SOLUTION"), ("c2", "# Check: Exercise 2\npass")], "not followed by a check"),
-])
-def test_find_exercises_rejects_malformed_notebooks(cells, message):
-    nb = new_notebook(cells=[_cell("code", i, s) for i, s in cells])
-    with pytest.raises(ValueError, match=message):
-        find_exercises(nb)
-
-
-def test_student_notebook_blanks_answers_at_their_indent_and_clears_outputs():
-    nb = _exercise_notebook()
-    for cell in nb.cells[1:]:
-        cell.outputs = [nbformat.v4.new_output("stream", text="out\n")]
-        cell.execution_count = 1
-    student = make_student_notebook(nb)
-    assert student.cells[2].source == ("# Exercise 1: your answer\ndef f():\n"
-                                       "    # YOUR CODE HERE\n    raise NotImplementedError()")
-    assert student.cells[3].source == nb.cells[3].source  # the check stays, its output goes
-    assert [c.outputs for c in student.cells[2:]] == [[], []]
-    assert [c.execution_count for c in student.cells[2:]] == [None, None]
-    assert student.cells[1].outputs == nb.cells[1].outputs  # lesson outputs stay
-    assert nb.cells[2].outputs  # the instructor notebook is untouched
-
-
-def test_student_notebook_rejects_an_unclosed_solution():
-    nb = new_notebook(cells=[_cell("code", "a1", "### BEGIN SOLUTION\nx = 1"),
-                             _cell("code", "c1", "# Check: Exercise 1\npass")])
-    with pytest.raises(ValueError, match="END SOLUTION"):
-        make_student_notebook(nb)
-
-
-def test_clean_notebook_drops_volatile_metadata_and_widget_views():
-    nb = _exercise_notebook()
-    nb.metadata = {"language_info": {"name": "python", "version": "3.11.7"}, "widgets": {}}
-    cell = nb.cells[1]
-    cell.metadata = {"execution": {"iopub.execute_input": "2026-01-01"}, "tags": ["x"]}
-    cell.outputs = [
-        nbformat.v4.new_output("display_data", data={
-            "application/vnd.jupyter.widget-view+json": {"model_id": "abc"}, "text/plain": "bar"}),
-        nbformat.v4.new_output("stream", text="kept\n")]
-    clean_notebook(nb)
-    assert nb.metadata["language_info"] == {"name": "python"} and "widgets" not in nb.metadata
-    assert cell.metadata == {"tags": ["x"]}
-    assert [o.output_type for o in cell.outputs] == ["stream"]
-
-
-def test_clean_notebook_joins_stream_outputs_the_kernel_split():
-    nb = _exercise_notebook()
-    cell = nb.cells[1]
-    cell.outputs = [nbformat.v4.new_output("stream", text="same object:"),
-                    nbformat.v4.new_output("stream", text=" True\n"),
-                    nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
-                    nbformat.v4.new_output("stream", text="last\n")]
-    clean_notebook(nb)
-    assert [(o.name, o.text) for o in cell.outputs] == [
-        ("stdout", "same object: True\n"), ("stderr", "warning\n"), ("stdout", "last\n")]
-
-
-def test_check_command_rejects_bad_paths(tmp_path):
-    def check(path):
-        return subprocess.run([sys.executable, "-m", "ckpt_helpers", "check", str(path)],
-                              capture_output=True, text=True, cwd=tmp_path)
-
-    missing = check(tmp_path / "01_define_the_net.ipynb")
-    assert missing.returncode == 2 and "is not a notebook file" in missing.stderr
-    unknown = tmp_path / "99_nothing.ipynb"
-    unknown.write_text("{}")
-    result = check(unknown)
-    assert result.returncode == 2 and "the lessons are: 01_define_the_net.ipynb" in result.stderr
-    broken = tmp_path / "01_define_the_net.ipynb"
-    broken.write_text('{"cells": [')
-    result = check(broken)
-    assert result.returncode == 2 and "not a readable notebook" in result.stderr
-    assert "Traceback" not in missing.stderr + result.stderr
 
 
 def test_kit_imports_from_any_folder(tmp_path):
@@ -311,33 +263,6 @@ def test_kit_imports_from_any_folder(tmp_path):
                          cwd=tmp_path, check=True)
     assert out.stdout.strip() == str(ckpt_helpers.KIT_DIR)
 
-
-def test_grading_takes_only_the_answers_from_the_student():
-    reference = _exercise_notebook()
-    student = make_student_notebook(reference)
-    student.cells[1].source = "x = 'changed by the student'"
-    student.cells[2].source = "# Exercise 1: your answer\ndef f():\n    return 3"
-    student.cells[3].source = "print('Exercise 1: passed')"  # a gutted check
-    graded = ckpt_helpers._grading_notebook(reference, student)
-    assert [c.source for c in graded.cells] == [
-        reference.cells[0].source, "x = 1", student.cells[2].source, reference.cells[3].source]
-    assert graded.cells[2].metadata["tags"] == ["nbval-ignore-output"]
-    assert graded.cells[3].metadata["tags"] == ["nbval-check-output"]
-
-
-def test_grading_finds_an_answer_cell_whose_id_changed_or_says_it_is_missing():
-    reference = _exercise_notebook()
-    student = make_student_notebook(reference)
-    student.cells[2].id = "pasted-copy"
-    student.cells[2].source = student.cells[2].source.replace("raise NotImplementedError()", "1")
-    graded = ckpt_helpers._grading_notebook(reference, student)
-    assert graded.cells[2].source == student.cells[2].source
-    del student.cells[2]
-    graded = ckpt_helpers._grading_notebook(reference, student)
-    assert "answer cell of Exercise 1 is missing" in graded.cells[2].source
-
-
-# --- run_fresh_python -------------------------------------------------------------------------
 
 def test_fresh_python_runs_as_main_in_the_given_folder(tmp_path):
     code = ("import os, pickle\n"

@@ -1,6 +1,6 @@
 """Benchmark: how long each lesson takes to execute, and to check, on this machine.
 
-    python tests/bench_notebooks.py [--repeat 3]
+    python scripts/time_notebooks.py [--repeat 3]
 
 For each instructor notebook it times, as separate processes started the way a user starts them:
 - execute: `jupyter execute notebooks/solutions/NN.ipynb` (kernel start, import torch, all cells);
@@ -25,8 +25,9 @@ from pathlib import Path
 
 import nbformat
 
-KIT_DIR = Path(__file__).resolve().parent.parent
-SOLUTIONS = sorted((KIT_DIR / "notebooks" / "solutions").glob("*.ipynb"))
+from ckpt_kit.paths import SOLUTIONS_DIR
+
+SOLUTIONS = sorted(SOLUTIONS_DIR.glob("*.ipynb"))
 JUPYTER = str(Path(sys.executable).with_name("jupyter"))
 
 

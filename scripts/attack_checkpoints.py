@@ -1,12 +1,12 @@
 """Try to break the kit's checkpoint helpers: corrupted files, crashes mid-save, malicious files.
 
-    python tests/break_checkpoints.py           # a deterministic sample of every category
-    python tests/break_checkpoints.py --full    # the full counts (5,000 mutated files, every
+    python scripts/attack_checkpoints.py           # a deterministic sample of every category
+    python scripts/attack_checkpoints.py --full    # the full counts (5,000 mutated files, every
                                                 # metadata byte, 50 kills)
 
 It prints one table and exits 1 if anything escaped: an exception outside the CheckpointError
 family, a hang, a crash, a silent wrong load, a lost checkpoint, an orphan temp file, or a payload
-that ran. tests/test_break.py runs the sample under pytest.
+that ran. tests/test_attack_checkpoints.py runs the sample under pytest.
 
 - corruption: mutated copies of a small (< 64 KiB) and a large (> 1 MiB) checkpoint go through
   load_checkpoint and inspect_checkpoint in worker processes, each case under a timeout;
@@ -197,7 +197,7 @@ def _run_jobs(jobs: list[tuple[str, list[int], bool]], seed: int) -> Counter[str
         todo = list(cases)
         while todo:
             code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-                    f"import break_checkpoints as b; "
+                    f"import attack_checkpoints as b; "
                     f"b.corruption_worker({size!r}, {todo!r}, {seed}, {scan})")
             proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                                     text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})

@@ -1,7 +1,7 @@
 """The kit's benchmark: checkpoint helpers against plain torch, import time, notebook times.
 
-    python tests/bench.py                          # 16 MiB, 256 MiB, 1 GiB; notebooks
-    python tests/bench.py --mib 256 --rounds 5 --no-notebooks
+    python scripts/benchmark.py                    # 16 MiB, 256 MiB, 1 GiB; notebooks
+    python scripts/benchmark.py --mib 256 --rounds 5 --no-notebooks
 
 Everything is measured side by side in one run, alternating the order of the two contenders in
 each round, and reported as the median of the rounds:
@@ -16,7 +16,7 @@ each round, and reported as the median of the rounds:
   high-water mark (VmHWM, Linux) above its size after `import torch`. Goals: time ratio <= 0.5,
   peak memory ratio <= 0.6.
 - import: `python -c "import ckpt_helpers"` against `python -c "import torch"`. Goal: <= 1.1.
-- notebooks: tests/bench_notebooks.py's execute and check times (goal: execute <= 11 s on 2
+- notebooks: scripts/time_notebooks.py's execute and check times (goal: execute <= 11 s on 2
   cores), and the whole nbval suite (`pytest notebooks/solutions`).
 """
 
@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-KIT_DIR = Path(__file__).resolve().parent.parent
+from ckpt_kit.paths import KIT_DIR
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
@@ -60,10 +60,10 @@ model = load_weights(lambda: BigNet({mib}), {path!r})      # verify, mmap, meta,
 }
 CHILD = """
 import json, sys, time
-sys.path.insert(0, {tests!r})
+sys.path.insert(0, {scripts!r})
 import torch
 from ckpt_helpers import load_weights
-from bench import BigNet
+from benchmark import BigNet
 
 def status(field):
     with open("/proc/self/status") as f:
@@ -111,7 +111,7 @@ def bench_save(mib: int, rounds: int, folder: Path) -> tuple[float, float]:
 
 
 def load_in_child(loader: str, path: Path, mib: int) -> dict:
-    code = CHILD.format(tests=str(KIT_DIR / "tests"),
+    code = CHILD.format(scripts=str(Path(__file__).resolve().parent),
                         loader=LOADERS[loader].format(mib=mib, path=str(path)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=ENV).stdout
@@ -168,7 +168,7 @@ def main() -> None:
     if args.no_notebooks:
         return
     print()
-    subprocess.run([sys.executable, str(KIT_DIR / "tests" / "bench_notebooks.py"),
+    subprocess.run([sys.executable, str(Path(__file__).resolve().with_name("time_notebooks.py")),
                     "--repeat", str(args.rounds)], check=True)
     start = time.perf_counter()
     suite = subprocess.run([sys.executable, "-m", "pytest", "-q", "notebooks/solutions"],

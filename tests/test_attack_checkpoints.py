@@ -1,5 +1,5 @@
-"""A deterministic sample of tests/break_checkpoints.py under pytest: mutated files, kills during
-save_checkpoint and malicious payloads. The full counts: python tests/break_checkpoints.py --full"""
+"""A deterministic sample of scripts/attack_checkpoints.py under pytest: mutated files, kills during
+save_checkpoint and malicious payloads. The full counts: python scripts/attack_checkpoints.py --full"""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-import break_checkpoints as attack
+import attack_checkpoints as attack
 
 
 def labels(counts, word):
