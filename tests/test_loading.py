@@ -81,7 +81,8 @@ def test_code_payload_is_refused_as_code(tmp_path):
     torch.save({"x": Payload()}, tmp_path / "payload.pt")
     with pytest.raises(UnsafeCheckpointError, match="It would run code: do not load it") as error:
         load_checkpoint(tmp_path / "payload.pt")
-    assert error.value.globals == ["posix.system"] if os.name == "posix" else error.value.globals
+    # os.system is posix.system on POSIX and nt.system on Windows: the file names the real one
+    assert error.value.globals == [f"{os.system.__module__}.system"]
 
 
 def test_cuda_saved_file_loads_on_cpu_by_default():
@@ -95,8 +96,35 @@ def test_device_mismatch_says_what_to_pass(tmp_path):
     with pytest.raises(CheckpointDeviceError, match="map_location='cpu' always works") as error:
         load_checkpoint(DATA_DIR / "net_cuda.pt", map_location=None)
     assert "torch.cuda.is_available() is False" in str(error.value)
-    with pytest.raises(CheckpointDeviceError):
+    assert (error.value.location, error.value.target) == ("cuda:0", "cuda:0")
+    assert isinstance(error.value.__cause__, RuntimeError)
+    with pytest.raises(CheckpointDeviceError) as error:
         load_checkpoint(DATA_DIR / "net_cuda.pt", map_location="cuda")
+    assert (error.value.location, error.value.target) == ("cuda:0", "cuda")
+    with pytest.raises(CheckpointDeviceError) as error:  # a CPU file sent to a missing device
+        load_checkpoint(save_checkpoint({"w": torch.ones(1)}, tmp_path / "cpu.pt"),
+                        map_location={"cpu": "cuda:1"})
+    assert (error.value.location, error.value.target) == ("cpu", "cuda:1")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_error_is_known_by_where_it_happened_not_by_its_words(tmp_path, monkeypatch):
+    # a damaged file whose error text mentions a device is still a damaged file
+    def damaged(*args, **kwargs):
+        raise RuntimeError("unexpected end of data on device cuda:0 storage location")
+
+    path = save_checkpoint({"w": torch.ones(1)}, tmp_path / "ckpt.pt")
+    monkeypatch.setattr(torch, "load", damaged)
+    with pytest.raises(CheckpointCorruptError):
+        load_checkpoint(path)
+
+
+def test_every_map_location_form_places_the_tensors(tmp_path):
+    path = save_checkpoint({"w": torch.arange(3.0)}, tmp_path / "ckpt.pt")
+    for form in ("cpu", torch.device("cpu"), {"cpu": "cpu"}, None,
+                 lambda storage, location: storage, lambda storage, location: None):
+        assert torch.equal(load_checkpoint(path, map_location=form)["w"], torch.arange(3.0))
+    assert load_checkpoint(path, map_location="meta")["w"].is_meta
 
 
 def test_legacy_format_loads_with_weights_only(tmp_path):
