@@ -140,18 +140,19 @@ def _execute_in_place(path: Path) -> None:
     nbformat.write(clean_notebook(nb), path)
 
 
-def write_student_notebooks(execute: bool = False) -> list[Path]:
+def write_student_notebooks(execute: bool = False, *, solutions_dir: Path = SOLUTIONS_DIR,
+                            students_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
     """Clean every instructor notebook (re-running it first if ``execute``) and write its
     student version into ``notebooks/``; return the student notebooks' paths."""
     import nbformat
 
     written = []
-    for solution_path in sorted(SOLUTIONS_DIR.glob("*.ipynb")):
+    for solution_path in sorted(Path(solutions_dir).glob("*.ipynb")):
         if execute:
             _execute_in_place(solution_path)
         solution = clean_notebook(nbformat.read(solution_path, as_version=4))
         nbformat.write(solution, solution_path)
-        student_path = NOTEBOOKS_DIR / solution_path.name
+        student_path = Path(students_dir) / solution_path.name
         nbformat.write(make_student_notebook(solution), student_path)
         written.append(student_path)
     return written

@@ -7,7 +7,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from ckpt_kit.exercises import Exercise, clean_notebook, find_exercises, make_student_notebook
+from ckpt_kit.exercises import (Exercise, clean_notebook, find_exercises, make_student_notebook,
+                                write_student_notebooks)
 
 
 def _cell(kind, cell_id, source):
@@ -90,3 +91,34 @@ def test_clean_notebook_joins_stream_outputs_the_kernel_split():
     clean_notebook(nb)
     assert [(o.name, o.text) for o in cell.outputs] == [
         ("stdout", "same object: True\n"), ("stderr", "warning\n"), ("stdout", "last\n")]
+
+
+def test_student_command_writes_every_student_notebook_and_cleans_the_instructor_one(tmp_path):
+    solutions, students = tmp_path / "solutions", tmp_path
+    solutions.mkdir()
+    nb = _exercise_notebook()
+    nb.metadata["language_info"] = {"name": "python", "version": "3.11.7"}  # volatile
+    nbformat.write(nb, solutions / "01_lesson.ipynb")
+    written = write_student_notebooks(solutions_dir=solutions, students_dir=students)
+    assert written == [students / "01_lesson.ipynb"]
+    student = nbformat.read(written[0], as_version=4)
+    assert "raise NotImplementedError()" in student.cells[2].source
+    assert "### BEGIN SOLUTION" not in nbformat.writes(student)
+    cleaned = nbformat.read(solutions / "01_lesson.ipynb", as_version=4)
+    assert cleaned.metadata["language_info"] == {"name": "python"}
+    assert "return 2" in cleaned.cells[2].source  # the instructor's answer stays
+
+
+def test_student_command_with_execute_stores_fresh_outputs(tmp_path):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nb = _exercise_notebook()
+    nb.cells[1].source = "x = 1\nprint(x + 1)"
+    nbformat.write(nb, solutions / "01_lesson.ipynb")
+    write_student_notebooks(execute=True, solutions_dir=solutions, students_dir=tmp_path)
+    ran = nbformat.read(solutions / "01_lesson.ipynb", as_version=4)
+    assert ran.cells[1].outputs[0].text == "2\n"
+    assert [c.execution_count for c in ran.cells if c.cell_type == "code"] == [1, 2, 3]
+    student = nbformat.read(tmp_path / "01_lesson.ipynb", as_version=4)
+    assert student.cells[1].outputs[0].text == "2\n"  # lesson outputs stay for students
+    assert student.cells[3].outputs == []  # the check's output does not

@@ -219,3 +219,17 @@ def test_rotation_needs_numbered_names_and_says_so_before_writing(tmp_path):
     with pytest.raises(ValueError, match="at least 1"):
         save_checkpoint({"epoch": 1}, tmp_path / "epoch_1.pt", keep=0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_checkpoint_comes_first_like_torch_save(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    with pytest.raises(TypeError, match=r"save_checkpoint\(checkpoint, path\).*swap the two"):
+        save_checkpoint(path, {"epoch": 1})  # the old order
+    with pytest.raises(TypeError, match="swap the two"):
+        save_checkpoint(str(path), {"epoch": 1})
+    with pytest.raises(TypeError, match="a path first and a int"):
+        save_checkpoint(path, 3)
+    with pytest.raises(TypeError, match="path must be a file path"):
+        save_checkpoint({"epoch": 1}, 3)
+    assert not path.exists() and temp_entries(tmp_path) == []
+    assert save_checkpoint({"epoch": 1}, path) == path and load_checkpoint(path) == {"epoch": 1}
