@@ -21,7 +21,8 @@ def test_generator_reproduces_the_committed_files(tmp_path):
 
 def test_readme_lists_the_right_checksums():
     readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
-    listed = dict(re.findall(r"`(\w+\.(?:csv|pt|ckpt|bin|safetensors))`.*?`([0-9a-f]{64})`", readme))
+    names = r"`(\w+\.(?:csv|pt|ckpt|bin|safetensors))`"
+    listed = dict(re.findall(names + r".*?`([0-9a-f]{64})`", readme))
     assert set(listed) == {"train.csv", "val.csv", "net_cuda.pt", "net_module_prefix.pt",
                            "net_orig_mod_prefix.pt", "net_whole_kit_v1.pt", "lightning_tiny.ckpt",
                            "transformers_tiny_pytorch_model.bin",
