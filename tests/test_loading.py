@@ -6,21 +6,12 @@ from __future__ import annotations
 
 import os
 import pickle
-import resource
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-import warnings
-import zipfile
 from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from safetensors.torch import save_file
 from torch import nn
 
 import ckpt_helpers
@@ -28,11 +19,11 @@ import ckpt_kit.loading
 from ckpt_helpers import (DATA_DIR, CheckpointCorruptError, CheckpointDeviceError, CheckpointError,
                           CheckpointFormatError, CheckpointNotFoundError, CheckpointWriteError, Net,
                           UnsafeCheckpointError, assert_state_dicts_equal, inspect_checkpoint,
-                          latest_checkpoint, load_checkpoint, load_weights, rotate_checkpoints,
-                          save_checkpoint)
+                          latest_checkpoint, load_checkpoint, load_weights, save_checkpoint)
 
-from attack_checkpoints import make_checkpoint, same
-from conftest import PrintOnLoad, become_nobody, in_child, seeded_net, temp_entries
+from attack_checkpoints import make_checkpoint
+from conftest import become_nobody, in_child, seeded_net
+
 
 def test_load_passes_weights_only_true_once_and_never_retries(tmp_path, monkeypatch):
     calls = []

@@ -6,14 +6,12 @@ with the previous file untouched."""
 from __future__ import annotations
 
 import os
-import pickle
 import resource
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -21,19 +19,14 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from safetensors.torch import save_file
-from torch import nn
 
-import ckpt_helpers
 import ckpt_kit.saving
-from ckpt_helpers import (DATA_DIR, CheckpointCorruptError, CheckpointDeviceError, CheckpointError,
-                          CheckpointFormatError, CheckpointNotFoundError, CheckpointWriteError, Net,
-                          UnsafeCheckpointError, assert_state_dicts_equal, inspect_checkpoint,
-                          latest_checkpoint, load_checkpoint, load_weights, rotate_checkpoints,
+from ckpt_helpers import (CheckpointCorruptError, CheckpointWriteError, load_checkpoint, rotate_checkpoints,
                           save_checkpoint)
 
 from attack_checkpoints import make_checkpoint, same
-from conftest import PrintOnLoad, become_nobody, in_child, seeded_net, temp_entries
+from conftest import become_nobody, in_child, seeded_net, temp_entries
+
 
 def test_round_trip_of_a_full_checkpoint(tmp_path):
     ckpt = make_checkpoint("small")
