@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ckpt_kit.errors import CheckpointCorruptError, CheckpointNotFoundError
+from ckpt_kit.pickle_reading import legacy_protocol
 
 # What inspect_checkpoint reports as CheckpointInfo.format.
 TORCH_ZIP = "torch zip"
@@ -30,7 +31,7 @@ OTHER_ZIP = "zip archive, not a checkpoint"
 NOT_A_CHECKPOINT = "not a checkpoint"
 EMPTY = "empty file"
 
-LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"  # torch's magic number
+LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"  # ... with protocol 2
 _END_RECORD = 22  # bytes of a zip's end-of-central-directory record without a comment
 
 FORMAT_ADVICE = {
@@ -116,7 +117,7 @@ def zip_format(names: list[str]) -> str:
 def detect_format(file: BinaryIO, size: int) -> str:
     """The format of an open file, from its first bytes (and zip member names); rewinds it."""
     file.seek(0)
-    head = file.read(16)
+    head = file.read(32)
     file.seek(0)
     if size == 0:
         return EMPTY
@@ -128,7 +129,7 @@ def detect_format(file: BinaryIO, size: int) -> str:
             return TORCH_ZIP
         finally:
             file.seek(0)
-    if head.startswith(LEGACY_MAGIC):
+    if legacy_protocol(head) is not None:  # torch's magic number, pickled with any protocol
         return TORCH_LEGACY
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
         return PICKLE

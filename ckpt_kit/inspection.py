@@ -7,13 +7,11 @@ Nothing named in the file is imported or called.
 
 from __future__ import annotations
 
-import _compat_pickle
 import contextlib
 import io
 import json
 import math
 import os
-import pickle
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,22 +23,37 @@ from ckpt_kit.errors import CheckpointCorruptError
 from ckpt_kit.formats import (EMPTY, EXPORT_PT2, OTHER_ZIP, PICKLE, SAFETENSORS, TORCH_LEGACY,
                               TORCH_ZIP, TORCHSCRIPT, FileHead, bytes_after_archive,
                               open_checkpoint_file, verify_zip)
+from ckpt_kit.pickle_reading import (TORCH_SAVE_PROTOCOL, RecordingUnpickler, TensorRecord,
+                                     collect_tensors, itemsize, pickle_protocol, refused_opcode,
+                                     split_legacy, weights_only_allowed)
 
 
 @dataclass
 class TensorInfo:
-    """One tensor of a checkpoint, as stored: no bytes of it are read."""
+    """One tensor of a checkpoint, as stored: no bytes of it are read.
+
+    ``layout`` is ``strided`` for an ordinary tensor, torch's layout name for a sparse one
+    (``sparse_coo``, ``sparse_csr``...) and the quantization scheme for a quantized one
+    (``per_tensor_affine``...); ``nbytes`` then includes its index or scale arrays.
+    """
 
     name: str
     shape: tuple[int, ...]
     dtype: str
     device: str
     nbytes: int
+    layout: str = "strided"
 
 
 @dataclass
 class CheckpointInfo:
-    """What ``inspect_checkpoint`` found in a file."""
+    """What ``inspect_checkpoint`` found in a file.
+
+    ``weights_only_loadable`` says whether ``torch.load(path, weights_only=True)`` would load
+    it by torch's own rules: a torch.save file whose pickle was read to the end, uses only the
+    opcodes torch's unpickler knows (pickle protocol 2 or 3) and names only allowed globals.
+    ``weights_only_refusal`` says why not, when the globals are not the reason.
+    """
 
     path: str
     format: str
@@ -51,6 +64,18 @@ class CheckpointInfo:
     notes: list[str] = field(default_factory=list)
     stored_bytes: int = 0  # bytes of tensor data in the file: tied tensors and views count once
     pickle_read: bool = False  # False: the globals lists are incomplete (damaged or foreign)
+    pickle_protocol: int | None = None
+    weights_only_loadable: bool = False
+    weights_only_refusal: str = ""
+
+    def _unsafe_line(self) -> str:
+        if self.unsafe_globals:
+            return ", ".join(self.unsafe_globals)
+        if not self.pickle_read:
+            return "unknown: the pickle could not be read to the end"
+        if self.weights_only_refusal and self.format in (TORCH_ZIP, TORCH_LEGACY, PICKLE):
+            return f"none, but weights_only=True cannot load it: {self.weights_only_refusal}"
+        return "none (weights_only=True can load it)"
 
     def __str__(self) -> str:
         lines = [f"file:      {Path(self.path).name}", f"format:    {self.format}",
@@ -59,180 +84,81 @@ class CheckpointInfo:
             lines.append(f"tensors:   {len(self.tensors)}, {self.stored_bytes:,} bytes stored")
             for t in self.tensors:
                 shape = "x".join(map(str, t.shape)) or "scalar"
+                layout = "" if t.layout == "strided" else f" {t.layout}"
                 lines.append(f"  {t.name:<32} {shape:<12} {t.dtype:<9} {t.device:<7} "
-                             f"{t.nbytes:>12,} B")
+                             f"{t.nbytes:>12,} B{layout}")
         if self.format in (TORCH_ZIP, TORCH_LEGACY, PICKLE, TORCHSCRIPT, EXPORT_PT2):
             lines.append("globals:   " + (", ".join(self.globals) or "none"))
-            safe = ("none (weights_only=True can load it)" if self.pickle_read else
-                    "unknown: the pickle could not be read to the end")
-            lines.append("unsafe:    " + (", ".join(self.unsafe_globals) or safe))
+            lines.append("unsafe:    " + self._unsafe_line())
         lines += [f"note:      {note}" for note in self.notes]
         return "\n".join(lines)
 
 
-_STORAGE_DTYPES = {"Float": "float32", "Double": "float64", "Half": "float16",
-                   "BFloat16": "bfloat16", "Long": "int64", "Int": "int32", "Short": "int16",
-                   "Char": "int8", "Byte": "uint8", "Bool": "bool", "ComplexFloat": "complex64",
-                   "ComplexDouble": "complex128", "Untyped": "uint8"}
 _SAFETENSORS_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
                        "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8",
-                       "U8": "uint8", "BOOL": "bool"}
+                       "U64": "uint64", "U32": "uint32", "U16": "uint16", "U8": "uint8",
+                       "BOOL": "bool", "C64": "complex64", "C128": "complex128",
+                       "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
+                       "F8_E4M3FNUZ": "float8_e4m3fnuz", "F8_E5M2FNUZ": "float8_e5m2fnuz",
+                       "F8_E8M0": "float8_e8m0fnu", "F4": "float4_e2m1fn_x2"}
 
 
-def _itemsize(dtype: str) -> int:
-    value = getattr(torch, dtype, None)
-    return value.itemsize if isinstance(value, torch.dtype) else 1
+def _tensor_info(name: str, record: TensorRecord) -> TensorInfo:
+    """A TensorInfo for a record: a sparse or per-channel quantized tensor's bytes include its
+    index, scale and zero-point arrays."""
+    nbytes = math.prod(record.shape) * itemsize(record.dtype) if record.layout in (
+        "strided", "per_tensor_affine", "per_channel_affine",
+        "per_channel_affine_float_qparams") else 0
+    nbytes += sum(math.prod(p.shape) * itemsize(p.dtype) for p in record.parts)
+    return TensorInfo(name or "(top)", record.shape, record.dtype, record.storage.device, nbytes,
+                      record.layout)
 
 
-class _Placeholder:
-    """Stands in for any class or function a pickle names: records, never runs."""
-
-    qualname = "?"
-    args: tuple[Any, ...]
-    state: Any
-    items: dict[Any, Any]
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> _Placeholder:
-        self = object.__new__(cls)
-        self.args, self.state, self.items = args, None, {}
-        return self
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def __setstate__(self, state: Any) -> None:
-        self.state = state
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self.items[key] = value
-
-    def append(self, value: Any) -> None:
-        self.items[len(self.items)] = value
-
-    def extend(self, values: Any) -> None:
-        for value in values:
-            self.append(value)
+def _protocol_refusal(data: bytes, info: CheckpointInfo) -> str:
+    """Why torch's weights_only unpickler refuses the opcodes of ``data``; "" if it reads them.
+    Sets ``info.pickle_protocol``."""
+    info.pickle_protocol = pickle_protocol(data)
+    opcode = refused_opcode(data)
+    if opcode is None:
+        return ""
+    if info.pickle_protocol not in (None, 2, 3):
+        return (f"pickle protocol {info.pickle_protocol}, whose {opcode} opcode it refuses "
+                f"(torch.save writes protocol {TORCH_SAVE_PROTOCOL} unless pickle_protocol= "
+                "is passed)")
+    return f"its unpickler refuses the {opcode} opcode"
 
 
-@dataclass
-class _StorageRecord:
-    dtype: str
-    key: str
-    device: str
-    nbytes: int
-
-
-@dataclass
-class _TensorRecord:
-    storage: _StorageRecord
-    shape: tuple[int, ...]
-    dtype: str
-
-
-def _record_tensor(storage: Any, offset: Any = 0, shape: Any = (), *rest: Any) -> Any:
-    """Stands in for torch._utils._rebuild_tensor_v2/v3: a record instead of a tensor."""
-    if not isinstance(storage, _StorageRecord):
-        return _Placeholder(storage, offset, shape, *rest)
-    dtype = next((arg.qualname.rsplit(".", 1)[1] for arg in rest[3:4]  # _rebuild_tensor_v3
-                  if isinstance(getattr(arg, "qualname", None), str)), storage.dtype)
-    shape = tuple(int(n) for n in shape) if isinstance(shape, (tuple, list)) else ()
-    return _TensorRecord(storage, shape, dtype)
-
-
-class _DictWithAttributes(dict):
-    """A dict that takes attributes, as the OrderedDict of a state_dict has ``_metadata``."""
-
-
-class _RecordingUnpickler(pickle.Unpickler):
-    """Unpickles into placeholders: tensors become _TensorRecords, every other global a
-    _Placeholder subclass named after it. Nothing named in the file is imported or called."""
-
-    _REBUILDERS = {"torch._utils._rebuild_tensor_v2": _record_tensor,
-                   "torch._utils._rebuild_tensor_v3": _record_tensor,
-                   "torch._utils._rebuild_parameter": lambda data, *rest: data,
-                   "torch._utils._rebuild_parameter_with_state": lambda data, *rest: data,
-                   "collections.OrderedDict": _DictWithAttributes}
-
-    def __init__(self, file: io.BytesIO) -> None:
-        super().__init__(file)
-        self.globals: list[str] = []
-        self.storages: dict[str, _StorageRecord] = {}
-
-    def find_class(self, module: str, name: str) -> Any:
-        # protocol 2 names Python 2 modules (__builtin__.set): map them as pickle itself does
-        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
-        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-        full = f"{module}.{name}"
-        if full not in self.globals:
-            self.globals.append(full)
-        if full in self._REBUILDERS:
-            return self._REBUILDERS[full]
-        return type(name.replace(".", "_") or "_", (_Placeholder,), {"qualname": full})
-
-    def persistent_load(self, pid: Any) -> Any:
-        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
-            return _Placeholder(pid)
-        kind = getattr(pid[1], "qualname", "")
-        dtype = _STORAGE_DTYPES.get(kind.rsplit(".", 1)[-1].replace("Storage", ""), "uint8")
-        key = str(pid[2])  # one record per stored blob, however many tensors view it
-        if key not in self.storages:
-            numel = pid[4] if isinstance(pid[4], int) else 0
-            self.storages[key] = _StorageRecord(dtype, key, str(pid[3]), numel * _itemsize(dtype))
-        return self.storages[key]
-
-
-def _collect_tensors(obj: Any, name: str, found: list[tuple[str, _TensorRecord]],
-                     seen: set[int]) -> None:
-    """Every tensor record reachable from ``obj``, with its dotted name (``fc1.weight``)."""
-    if isinstance(obj, _TensorRecord):  # a tied tensor is one object under two names: list both
-        found.append((name, obj))
-        return
-    if id(obj) in seen or len(found) > 100_000:
-        return
-    seen.add(id(obj))
-    if isinstance(obj, _Placeholder):  # a module's tensors sit in its state, under _parameters
-        obj = {"": obj.state, **obj.items, **({"args": obj.args} if obj.args else {})}
-    items = (obj.items() if isinstance(obj, dict) else
-             enumerate(obj) if isinstance(obj, (list, tuple, set)) else ())
-    for key, value in items:
-        inner = key in ("", "_modules", "_parameters", "_buffers")
-        _collect_tensors(value, name if inner else f"{name}.{key}" if name else str(key), found,
-                         seen)
-
-
-def _weights_only_allowed() -> set[str]:
-    """The globals torch.load(weights_only=True) accepts now, as "module.name" strings."""
-    import torch._weights_only_unpickler as weights_only  # torch's own allow-list
-
-    return {*weights_only._get_allowed_globals(), *weights_only._get_user_allowed_globals()}
-
-
-def _describe_pickle(data: bytes, info: CheckpointInfo) -> None:
-    """Fill ``info`` from the pickle ``data`` without running it."""
-    unpickler = _RecordingUnpickler(io.BytesIO(data))
+def _describe_pickle(data: bytes, info: CheckpointInfo, preamble: tuple[bytes, ...] = ()) -> None:
+    """Fill ``info`` from the pickle ``data`` (after a legacy file's ``preamble`` pickles)
+    without running it."""
+    unpickler = RecordingUnpickler(io.BytesIO(data))
     try:
         obj = unpickler.load()
         info.pickle_read = True
     except Exception as error:
         obj = None
         info.notes.append(f"the pickle could not be read to the end ({type(error).__name__})")
-    found: list[tuple[str, _TensorRecord]] = []
-    _collect_tensors(obj, "", found, set())
+    found: list[tuple[str, TensorRecord]] = []
+    collect_tensors(obj, "", found, set())
     sharing: dict[str, list[str]] = {}
     for name, record in found:
-        nbytes = math.prod(record.shape) * _itemsize(record.dtype)
-        info.tensors.append(TensorInfo(name or "(top)", record.shape, record.dtype,
-                                       record.storage.device, nbytes))
+        info.tensors.append(_tensor_info(name, record))
         sharing.setdefault(record.storage.key, []).append(name or "(top)")
     info.stored_bytes = sum(s.nbytes for s in unpickler.storages.values())
     for names in sharing.values():
         if len(names) > 1:
             info.notes.append(f"{', '.join(names)} share one storage (tied or views)")
-    allowed = _weights_only_allowed()
+    allowed = weights_only_allowed()
     info.globals = unpickler.globals
     info.unsafe_globals = [g for g in unpickler.globals if g not in allowed]
+    refusals = [r for r in (_protocol_refusal(p, info) for p in (*preamble, data)) if r]
+    if info.format == PICKLE:
+        refusals.insert(0, "a plain pickle, not a torch.save file")
+    info.weights_only_refusal = refusals[0] if refusals else ""
+    info.weights_only_loadable = (info.pickle_read and not info.unsafe_globals and not refusals
+                                  and info.format in (TORCH_ZIP, TORCH_LEGACY))
     if obj is not None and not isinstance(obj, dict):
-        kind = obj.qualname if isinstance(obj, _Placeholder) else type(obj).__name__
+        kind = getattr(obj, "qualname", None) or type(obj).__name__
         info.notes.append(f"the top-level object is a {kind}, not a dict")
 
 
@@ -244,11 +170,11 @@ def _describe_nested_pickles(archive: zipfile.ZipFile, info: CheckpointInfo) -> 
             continue
         with zipfile.ZipFile(io.BytesIO(data)) as inner:
             pickles = [n for n in inner.namelist() if n.endswith("/data.pkl")]
-            unpickler = _RecordingUnpickler(io.BytesIO(inner.read(pickles[0]) if pickles else b""))
+            unpickler = RecordingUnpickler(io.BytesIO(inner.read(pickles[0]) if pickles else b""))
             with contextlib.suppress(Exception):
                 unpickler.load()
         info.globals += [g for g in unpickler.globals if g not in info.globals]
-    allowed = _weights_only_allowed()
+    allowed = weights_only_allowed()
     info.unsafe_globals = [g for g in info.globals if g not in allowed]
     info.pickle_read = True
 
@@ -296,7 +222,7 @@ def _inspect_safetensors(file: BinaryIO, info: CheckpointInfo) -> None:
             continue
         with contextlib.suppress(Exception):
             start, end = entry["data_offsets"]
-            dtype = _SAFETENSORS_DTYPES.get(entry["dtype"], entry["dtype"].lower())
+            dtype = _SAFETENSORS_DTYPES.get(entry["dtype"], str(entry["dtype"]).lower())
             info.tensors.append(TensorInfo(name, tuple(entry["shape"]), dtype, "cpu",
                                            int(end) - int(start)))
             info.stored_bytes += int(end) - int(start)
@@ -307,12 +233,10 @@ def _inspect_safetensors(file: BinaryIO, info: CheckpointInfo) -> None:
 def _inspect_pickle_file(file: BinaryIO, head: FileHead, info: CheckpointInfo) -> None:
     info.integrity = "none: this format carries no checksums"
     data = file.read()
+    preamble: list[bytes] = []
     if head.format == TORCH_LEGACY:  # magic number, protocol, system info, then the data
-        stream = io.BytesIO(data)
-        for _ in range(3):
-            _RecordingUnpickler(stream).load()
-        data = data[stream.tell():]
-    _describe_pickle(data, info)
+        preamble, data = split_legacy(data)
+    _describe_pickle(data, info, tuple(preamble))
 
 
 def inspect_checkpoint(path: str | os.PathLike[str]) -> CheckpointInfo:
@@ -343,4 +267,8 @@ def inspect_checkpoint(path: str | os.PathLike[str]) -> CheckpointInfo:
     if info.unsafe_globals:
         info.notes.append("weights_only=True refuses this file: it names "
                           + ", ".join(info.unsafe_globals))
+    elif info.weights_only_refusal and info.format in (TORCH_ZIP, TORCH_LEGACY):
+        info.notes.append(f"weights_only=True refuses this file: {info.weights_only_refusal}. "
+                          "If you trust its source, load it once with the tool that wrote it and "
+                          "re-save it with torch.save(obj, path)")
     return info

@@ -10,9 +10,11 @@ run that verifies.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import pickle
 import re
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from ckpt_kit.errors import (CheckpointCorruptError, CheckpointDeviceError, Chec
                              CheckpointNotFoundError, UnsafeCheckpointError)
 from ckpt_kit.formats import (EMPTY, FORMAT_ADVICE, TORCH_LEGACY, TORCH_ZIP, FileHead,
                               open_checkpoint_file, verify_zip)
+from ckpt_kit.pickle_reading import (RecordingUnpickler, legacy_protocol, pickle_protocol,
+                                     refused_opcode, split_legacy, weights_only_allowed)
 
 MMAP_MIN_BYTES = 64 * 2**20  # load_checkpoint memory-maps files this big by default
 # globals whose modules mean "this would run code", not "this is a class you may trust"
@@ -76,12 +80,81 @@ def _global_name(obj: Any) -> str:
     return f"{obj.__module__}.{obj.__qualname__}"
 
 
-def _unsafe_error(path: Path, error: Exception, trusted: Sequence[Any]) -> UnsafeCheckpointError:
+def _pickles_of(path: Path) -> list[bytes]:
+    """The pickles torch.load reads from ``path``: a zip's data.pkl, or a legacy file's
+    preamble pickles and its object's pickle (with the bytes after it); [] if unreadable."""
+    with contextlib.suppress(Exception):
+        with open(path, "rb") as file:
+            head = file.read(32)
+            if legacy_protocol(head) is not None:
+                file.seek(0)
+                preamble, rest = split_legacy(file.read())
+                return [*preamble, rest]
+        with zipfile.ZipFile(path) as archive:
+            name = next(n for n in archive.namelist() if n.endswith("/data.pkl"))
+            return [archive.read(name)]
+    return []
+
+
+def _unsupported_protocol(path: Path) -> int | None:
+    """The pickle protocol of ``path`` if torch's weights_only unpickler refuses its opcodes
+    because of it (4 or 5: FRAME, MEMOIZE...), else None."""
+    pickles = _pickles_of(path)
+    protocol = pickle_protocol(pickles[-1]) if pickles else None
+    if protocol in (None, 2, 3) or not any(refused_opcode(p) for p in pickles):
+        return None
+    return protocol
+
+
+def _static_globals(path: Path) -> list[str]:
+    """The globals the object pickle of ``path`` names that weights_only=True refuses, read
+    with the recording unpickler (nothing is imported or called)."""
+    pickles = _pickles_of(path)
+    unpickler = RecordingUnpickler(io.BytesIO(pickles[-1] if pickles else b""))
+    with contextlib.suppress(Exception):
+        unpickler.load()
+    allowed = weights_only_allowed()
+    return [g for g in unpickler.globals if g not in allowed]
+
+
+def _protocol_error(path: Path, protocol: int, names: list[str]) -> CheckpointError:
+    """The error for a file whose pickle protocol weights_only=True cannot read."""
+    why = (f"{path} was pickled with protocol {protocol} (torch.save(obj, path, "
+           f"pickle_protocol={protocol}), or another tool). torch.save writes protocol 2 by "
+           "default, and weights_only=True reads only protocols 2 and 3.")
+    if names:
+        return UnsafeCheckpointError(f"{why} It also needs {', '.join(names)}, which "
+                                     f"weights_only=True does not allow. {_advice(names)}", names)
+    return CheckpointFormatError(
+        f"{why} It names no unsafe globals: if you trust its source, load it once with the tool "
+        "that wrote it (e.g. torch.load(path, weights_only=False)) and re-save it with "
+        "torch.save(obj, path), without pickle_protocol.")
+
+
+def _advice(names: list[str]) -> str:
+    runs_code = [n for n in names if n.split(".")[0] in _CODE_RUNNING_MODULES and
+                 n not in _HARMLESS_BUILTINS]
+    if runs_code:
+        return "It would run code: do not load it."
+    return ("Load it only if you trust its source, by passing the classes: "
+            f"load_checkpoint(path, trusted=[{', '.join(n.rsplit('.', 1)[-1] for n in names)}]);"
+            " better, save a state_dict instead of whole objects.")
+
+
+def _unsafe_error(path: Path, error: Exception, trusted: Sequence[Any]) -> CheckpointError:
+    """The error for torch's weights_only refusal: the globals it names (UnsafeCheckpointError),
+    or the pickle protocol it cannot read (CheckpointFormatError)."""
     text = str(error)
-    found = re.findall(r"GLOBAL ([\w.]+)", text)
+    allowed = {_global_name(obj) for obj in trusted}
+    if "Unsupported operand" in text:
+        protocol = _unsupported_protocol(path)
+        if protocol is not None:
+            return _protocol_error(path, protocol,
+                                   sorted(set(_static_globals(path)) - allowed))
+    # torch's message drops "builtins." (GLOBAL exec): put it back, so names are module.name
+    found = [n if "." in n else f"builtins.{n}" for n in re.findall(r"GLOBAL ([\w.]+)", text)]
     with contextlib.suppress(Exception):
         found += torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
-    allowed = {_global_name(obj) for obj in trusted}
     names = sorted(set(found) - allowed)
     if not names:
         return UnsafeCheckpointError(
@@ -89,14 +162,9 @@ def _unsafe_error(path: Path, error: Exception, trusted: Sequence[Any]) -> Unsaf
             f"({text.strip()[:200]}). It was not written by torch.save with its default "
             "protocol: load it only if you trust its source, with the tool that wrote it, then "
             "re-save it with torch.save(obj, path).", [])
-    runs_code = [n for n in names if n.split(".")[0] in _CODE_RUNNING_MODULES and
-                 n not in _HARMLESS_BUILTINS]
-    advice = ("It would run code: do not load it." if runs_code else
-              "Load it only if you trust its source, by passing the classes: "
-              f"load_checkpoint(path, trusted=[{', '.join(n.rsplit('.', 1)[-1] for n in names)}]);"
-              " better, save a state_dict instead of whole objects.")
     return UnsafeCheckpointError(
-        f"{path} needs {', '.join(names)}, which weights_only=True does not allow. {advice}", names)
+        f"{path} needs {', '.join(names)}, which weights_only=True does not allow. "
+        f"{_advice(names)}", names)
 
 
 def _checked_head(file: Any, head: FileHead) -> None:
