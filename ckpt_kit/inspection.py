@@ -94,6 +94,11 @@ class CheckpointInfo:
         return "\n".join(lines)
 
 
+# torch.save(_use_new_zipfile_serialization=False) writes dtypes that have no typed storage
+# (uint16/32/64, float8, complex32, bits...) but torch.load cannot read them back
+LEGACY_UNTYPED = ("the legacy format cannot hold its dtypes without a typed storage (uint16-64, "
+                  "float8, complex32, bits): torch.load fails on it with any options "
+                  "(AttributeError: UntypedStorage has no attribute 'dtype')")
 _SAFETENSORS_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
                        "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8",
                        "U64": "uint64", "U32": "uint32", "U16": "uint16", "U8": "uint8",
@@ -154,6 +159,8 @@ def _describe_pickle(data: bytes, info: CheckpointInfo, preamble: tuple[bytes, .
     refusals = [r for r in (_protocol_refusal(p, info) for p in (*preamble, data)) if r]
     if info.format == PICKLE:
         refusals.insert(0, "a plain pickle, not a torch.save file")
+    if info.format == TORCH_LEGACY and unpickler.untyped:
+        refusals.insert(0, LEGACY_UNTYPED)
     info.weights_only_refusal = refusals[0] if refusals else ""
     info.weights_only_loadable = (info.pickle_read and not info.unsafe_globals and not refusals
                                   and info.format in (TORCH_ZIP, TORCH_LEGACY))

@@ -167,6 +167,13 @@ def _unsafe_error(path: Path, error: Exception, trusted: Sequence[Any]) -> Check
         f"{_advice(names)}", names)
 
 
+def _unreadable(path: Path, error: Exception) -> CheckpointCorruptError:
+    """The error for a file torch.load fails on, for no reason the other branches know."""
+    return CheckpointCorruptError(
+        f"{path} could not be read ({type(error).__name__}: {str(error)[:200]}); use an "
+        "earlier checkpoint.", f"{type(error).__name__} while loading")
+
+
 def _checked_head(file: Any, head: FileHead) -> None:
     """Refuse what torch.load should not be handed; verify a zip archive's integrity."""
     if head.format == EMPTY:
@@ -213,10 +220,16 @@ def load_checkpoint(path: str | os.PathLike[str], *, map_location: Any = "cpu",
             f"{path} holds tensors saved on {error.location}, which cannot be loaded onto "
             f"{error.target} here ({str(cause).strip()}). Use a device this machine has: "
             "map_location='cpu' always works.", error.location, error.target) from cause
+    except AttributeError as error:
+        if head.format == TORCH_LEGACY and "UntypedStorage" in str(error):
+            raise CheckpointFormatError(
+                f"{path} is in the legacy format (_use_new_zipfile_serialization=False) and holds "
+                "a dtype without a typed storage (uint16-64, float8, complex32, bits): torch.load "
+                "cannot read such a file, with any options. Save the tensors again with "
+                "torch.save(obj, path), whose zip format holds every dtype.") from error
+        raise _unreadable(path, error) from error
     except Exception as error:
-        raise CheckpointCorruptError(
-            f"{path} could not be read ({type(error).__name__}: {str(error)[:200]}); use an "
-            "earlier checkpoint.", f"{type(error).__name__} while loading") from error
+        raise _unreadable(path, error) from error
     if not isinstance(ckpt, dict):
         raise CheckpointFormatError(f"{path} holds a {type(ckpt).__name__}, not a checkpoint dict: "
                                     "load it with torch.load(path, weights_only=True).")

@@ -129,6 +129,8 @@ def _record_qtensor(storage: Any, offset: Any = 0, shape: Any = (), stride: Any 
     parts = [q for q in quantizer if isinstance(q, TensorRecord)] \
         if isinstance(quantizer, tuple) else []
     scheme = _name_of(quantizer[0]) if isinstance(quantizer, tuple) and quantizer else ""
+    if scheme == "per_channel_affine" and len(parts) > 1 and parts[1].dtype.startswith("float"):
+        scheme += "_float_qparams"  # torch saves both as per_channel_affine; float zero points
     return TensorRecord(storage, _shape(shape), storage.dtype, scheme or "quantized", parts)
 
 
@@ -173,6 +175,7 @@ class RecordingUnpickler(pickle.Unpickler):
         super().__init__(file)
         self.globals: list[str] = []
         self.storages: dict[str, StorageRecord] = {}
+        self.untyped = False  # an UntypedStorage: torch cannot load it from a legacy file
 
     def find_class(self, module: str, name: str) -> Any:
         # protocol 2 names Python 2 modules (__builtin__.set): map them as pickle itself does
@@ -189,6 +192,7 @@ class RecordingUnpickler(pickle.Unpickler):
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
             return Placeholder(pid)
         kind = getattr(pid[1], "qualname", "")
+        self.untyped |= kind == "torch.storage.UntypedStorage"
         dtype = _STORAGE_DTYPES.get(kind.rsplit(".", 1)[-1].replace("Storage", ""), "uint8")
         key = str(pid[2])  # one record per stored blob, however many tensors view it
         if key not in self.storages:
