@@ -119,3 +119,25 @@ def test_inspect_looks_into_the_pickles_inside_a_pt2(tmp_path):
     assert info.format == ckpt_helpers.EXPORT_PT2
     assert info.unsafe_globals == ["builtins.print"]
     assert "unsafe:    builtins.print" in str(info)
+
+
+def test_inspect_verdict_follows_torch_rules_for_protocols(tmp_path):
+    # the report of an ordinary file is unchanged; protocol 4 is refused by torch: so by inspect
+    state = {"w": torch.zeros(2)}
+    torch.save(state, tmp_path / "p2.pt")
+    torch.save(state, tmp_path / "p4.pt", pickle_protocol=4)
+    torch.save(state, tmp_path / "legacy4.pt", pickle_protocol=4,
+               _use_new_zipfile_serialization=False)
+    (tmp_path / "plain.pkl").write_bytes(pickle.dumps(state, protocol=2))
+    ordinary = inspect_checkpoint(tmp_path / "p2.pt")
+    assert ordinary.weights_only_loadable and ordinary.pickle_protocol == 2
+    assert "unsafe:    none (weights_only=True can load it)" in str(ordinary)
+    for name in ("p4.pt", "legacy4.pt"):
+        info = inspect_checkpoint(tmp_path / name)
+        assert info.format == (ckpt_helpers.TORCH_ZIP if name == "p4.pt" else
+                               ckpt_helpers.TORCH_LEGACY), name
+        assert not info.weights_only_loadable and info.pickle_protocol == 4
+        assert [(t.name, t.dtype) for t in info.tensors] == [("w", "float32")]
+        assert "can load it" not in str(info) and "pickle protocol 4" in str(info)
+    plain = inspect_checkpoint(tmp_path / "plain.pkl")
+    assert not plain.weights_only_loadable and "can load it" not in str(plain)
