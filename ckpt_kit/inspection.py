@@ -73,7 +73,10 @@ class CheckpointInfo:
             return ", ".join(self.unsafe_globals)
         if not self.pickle_read:
             return "unknown: the pickle could not be read to the end"
-        if self.weights_only_refusal and self.format in (TORCH_ZIP, TORCH_LEGACY, PICKLE):
+        if self.format in (TORCHSCRIPT, EXPORT_PT2):  # programs, whatever their pickles name
+            return ("none in its pickles, but it is a program: torch.load cannot load it "
+                    "(trusted files only, with the tool that made it)")
+        if self.weights_only_refusal:
             return f"none, but weights_only=True cannot load it: {self.weights_only_refusal}"
         return "none (weights_only=True can load it)"
 

@@ -75,8 +75,12 @@ def _placing_storages(map_location: Any) -> Any:
 
 
 def _global_name(obj: Any) -> str:
-    if isinstance(obj, tuple):  # (function, "module.name") as safe_globals accepts
-        return str(obj[1])
+    """The "module.name" of an entry of ``trusted``, or a TypeError saying what to pass."""
+    if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[1], str):
+        return obj[1]  # (function, "module.name") as safe_globals accepts
+    if isinstance(obj, tuple) or not hasattr(obj, "__qualname__"):
+        raise TypeError(f"trusted= takes classes or functions (or (function, 'module.name') "
+                        f"pairs), not {obj!r}")
     return f"{obj.__module__}.{obj.__qualname__}"
 
 
@@ -200,6 +204,8 @@ def load_checkpoint(path: str | os.PathLike[str], *, map_location: Any = "cpu",
     >>> load_checkpoint(save_checkpoint({"epoch": 3}, path))
     {'epoch': 3}
     """
+    for entry in trusted:  # a bad entry fails here, before any work
+        _global_name(entry)
     with open_checkpoint_file(path) as (file, head):
         _checked_head(file, head)
     path = head.path

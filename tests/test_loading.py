@@ -263,3 +263,11 @@ def test_big_files_are_memory_mapped(tmp_path, monkeypatch):
     torch.save({"w": torch.zeros(2)}, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
     with pytest.raises(CheckpointFormatError, match="cannot be memory-mapped"):
         load_checkpoint(tmp_path / "legacy.pt", mmap=True)
+
+
+def test_a_bad_trusted_entry_gets_a_type_error_that_says_what_to_pass(tmp_path):
+    path = save_checkpoint({"w": torch.ones(1)}, tmp_path / "ckpt.pt")
+    for bad in ((range,), "Net", 3):
+        with pytest.raises(TypeError, match="trusted= takes classes or functions"):
+            load_checkpoint(path, trusted=[bad])
+    assert load_checkpoint(path, trusted=[(range, "builtins.range"), Net])["w"].item() == 1.0
