@@ -5,7 +5,9 @@
 - ``formats``: what kind of file a path holds, and the integrity check of a torch zip archive;
 - ``saving``: ``save_checkpoint`` (crash-proof) and ``rotate_checkpoints``;
 - ``loading``: ``load_checkpoint``, ``latest_checkpoint`` and ``load_weights``;
-- ``inspection``: ``inspect_checkpoint``, which reads a pickle without running it;
+- ``pickle_reading``: a pickle read into placeholders, never running what it names, and the
+  rules torch's ``weights_only=True`` reader applies;
+- ``inspection``: ``inspect_checkpoint``, what a file holds, without running it;
 - ``state_dicts``: the check that a value is a model's state_dict, shared by the tools above;
 - ``widgets``: ``state_dict_explorer`` and ``checkpoint_timeline``;
 - ``exercises``: finding exercises, student notebooks; ``checker``: grading a student notebook;
