@@ -226,3 +226,15 @@ def test_the_checkpoint_comes_first_like_torch_save(tmp_path):
         save_checkpoint({"epoch": 1}, 3)
     assert not path.exists() and temp_entries(tmp_path) == []
     assert save_checkpoint({"epoch": 1}, path) == path and load_checkpoint(path) == {"epoch": 1}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_save_over_a_fifo_or_an_unreadable_file_neither_blocks_nor_fails(tmp_path):
+    # the save first drops the cached pages of the file it replaces: it must never wait on it
+    fifo = tmp_path / "ckpt.pt"
+    os.mkfifo(fifo)
+    assert load_checkpoint(save_checkpoint({"epoch": 1}, fifo)) == {"epoch": 1}
+    unreadable = save_checkpoint({"epoch": 1}, tmp_path / "old.pt")
+    unreadable.chmod(0o200)
+    save_checkpoint({"epoch": 2}, unreadable)
+    assert load_checkpoint(unreadable) == {"epoch": 2}
