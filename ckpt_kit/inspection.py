@@ -15,9 +15,8 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-import torch
 
 from ckpt_kit.errors import CheckpointCorruptError
 from ckpt_kit.formats import (EMPTY, EXPORT_PT2, OTHER_ZIP, PICKLE, SAFETENSORS, TORCH_LEGACY,

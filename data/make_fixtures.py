@@ -1,4 +1,5 @@
-"""Generate the small checkpoint files the lessons open: one per way a real checkpoint surprises you.
+"""Generate the small checkpoint files the lessons open: one per way a real checkpoint surprises
+you.
 
     python data/make_fixtures.py            # (re)write the data/*.pt fixtures
     python data/make_fixtures.py --out DIR  # write them somewhere else (the tests do this)

@@ -22,11 +22,9 @@ that ran. tests/test_attack_checkpoints.py runs the sample under pytest.
 from __future__ import annotations
 
 import argparse
-import functools
 import io
 import json
 import os
-import pickle
 import random
 import signal
 import struct
@@ -41,9 +39,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch import nn
 
 import ckpt_helpers
 from ckpt_helpers import CheckpointError, inspect_checkpoint, load_checkpoint, save_checkpoint

@@ -1,5 +1,6 @@
-"""A deterministic sample of scripts/attack_checkpoints.py under pytest: mutated files, kills during
-save_checkpoint and malicious payloads. The full counts: python scripts/attack_checkpoints.py --full"""
+"""A deterministic sample of scripts/attack_checkpoints.py under pytest: mutated files, kills
+during save_checkpoint and malicious payloads. The full counts:
+python scripts/attack_checkpoints.py --full"""
 
 from __future__ import annotations
 

@@ -32,7 +32,8 @@ def _flip_last_byte_of(member: str, path) -> None:
         info = next(i for i in archive.infolist() if i.filename.endswith(member))
     data = bytearray(path.read_bytes())
     local = info.header_offset  # the local header's own name and extra lengths (torch pads)
-    name_len, extra_len = (int.from_bytes(data[local + i:local + i + 2], "little") for i in (26, 28))
+    name_len, extra_len = (int.from_bytes(data[local + i:local + i + 2], "little")
+                           for i in (26, 28))
     data[local + 30 + name_len + extra_len + info.file_size - 1] ^= 0x01
     path.write_bytes(bytes(data))
 

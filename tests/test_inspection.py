@@ -3,34 +3,23 @@
 
 from __future__ import annotations
 
-import os
 import pickle
-import resource
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 import warnings
 import zipfile
-from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from safetensors.torch import save_file
 from torch import nn
 
 import ckpt_helpers
-from ckpt_helpers import (DATA_DIR, CheckpointCorruptError, CheckpointDeviceError, CheckpointError,
-                          CheckpointFormatError, CheckpointNotFoundError, CheckpointWriteError, Net,
-                          UnsafeCheckpointError, assert_state_dicts_equal, inspect_checkpoint,
-                          latest_checkpoint, load_checkpoint, load_weights, rotate_checkpoints,
-                          save_checkpoint)
+from ckpt_helpers import (DATA_DIR, CheckpointError,
+                          inspect_checkpoint,
+                          load_checkpoint, save_checkpoint)
 
-from attack_checkpoints import make_checkpoint, same
-from conftest import PrintOnLoad, become_nobody, in_child, seeded_net, temp_entries
+from attack_checkpoints import make_checkpoint
+from conftest import PrintOnLoad
+
 
 def test_inspect_describes_a_checkpoint_without_loading_it(tmp_path):
     ckpt = make_checkpoint("small")

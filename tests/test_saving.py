@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ckpt_kit.saving
-from ckpt_helpers import (CheckpointCorruptError, CheckpointWriteError, load_checkpoint, rotate_checkpoints,
-                          save_checkpoint)
+from ckpt_helpers import (CheckpointCorruptError, CheckpointWriteError, load_checkpoint,
+                          rotate_checkpoints, save_checkpoint)
 
 from attack_checkpoints import make_checkpoint, same
 from conftest import become_nobody, in_child, seeded_net, temp_entries

@@ -46,8 +46,8 @@ def test_checkpoint_timeline_loads_the_checkpoint_it_shows(tmp_path):
     paths = []
     for epoch in (3, 1, 2):  # saved out of order: the slider goes by epoch
         model = Net()
-        paths.append(save_checkpoint({
-            "epoch": epoch, "loss": 1.0 / epoch, "model": model.state_dict()}, tmp_path / f"epoch_{epoch}.pt"))
+        ckpt = {"epoch": epoch, "loss": 1.0 / epoch, "model": model.state_dict()}
+        paths.append(save_checkpoint(ckpt, tmp_path / f"epoch_{epoch}.pt"))
     shown = Net()
     timeline = checkpoint_timeline(paths, shown, X, y)
     slider, label = timeline.children[0].children
