@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-
 from ckpt_kit.errors import CheckpointCorruptError
 from ckpt_kit.formats import (EMPTY, EXPORT_PT2, OTHER_ZIP, PICKLE, SAFETENSORS, TORCH_LEGACY,
                               TORCH_ZIP, TORCHSCRIPT, FileHead, bytes_after_archive,
@@ -254,7 +253,7 @@ def inspect_checkpoint(path: str | os.PathLike[str]) -> CheckpointInfo:
     The pickle inside is read with an unpickler that records the classes and functions it names
     instead of importing them. Also ``python -m ckpt_helpers inspect FILE``.
 
-    >>> import tempfile; from ckpt_kit.saving import save_checkpoint
+    >>> import tempfile, torch; from ckpt_kit.saving import save_checkpoint
     >>> path = Path(tempfile.mkdtemp()) / "ckpt.pt"
     >>> info = inspect_checkpoint(save_checkpoint({"w": torch.zeros(2, 3)}, path))
     >>> info.format, info.tensors[0].shape, info.unsafe_globals

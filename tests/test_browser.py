@@ -44,10 +44,12 @@ LAB_SETTINGS = {  # no news pop-up over the page; every cell in the page, not on
 RUN_TIMEOUT_S = 240
 
 # .ci/run sets KIT_REQUIRE_BROWSER=1: there, a missing Chromium fails the run instead of skipping
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and
-                                not os.environ.get("KIT_REQUIRE_BROWSER"),
-                                reason="Debian's chromium is not installed (apt-get install "
-                                       "chromium); .ci/run installs it")
+pytestmark = [
+    pytest.mark.slow,  # about 5 minutes: python -m pytest -m slow
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("KIT_REQUIRE_BROWSER"),
+                       reason="Debian's chromium is not installed (apt-get install chromium); "
+                              ".ci/run installs it"),
+]
 
 LESSONS = sorted(p.name for p in SOLUTIONS_DIR.glob("*.ipynb"))
 

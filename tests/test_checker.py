@@ -42,6 +42,7 @@ def test_reference_solutions_pass(name):
     assert verdicts and all(v == "passed" for v in verdicts.values()), output
 
 
+@pytest.mark.slow  # every listed correct answer through the checker: python -m pytest -m slow
 @pytest.mark.parametrize("name, k", answer_cases("right"))
 def test_other_correct_answers_pass(tmp_path, name, k):
     right = {n: a["right"][k] for n, a in ANSWERS[name].items() if k < len(a["right"])}

@@ -10,6 +10,8 @@ import pytest
 from conftest import answer_cases, answered_notebook, run_checker
 from exercise_answers import ANSWERS
 
+pytestmark = pytest.mark.slow  # every listed wrong answer through the checker: pytest -m slow
+
 
 @pytest.mark.parametrize("name, k", answer_cases("wrong"))
 def test_wrong_answers_fail_with_a_hint_despite_forged_checks_and_outputs(tmp_path, name, k):
