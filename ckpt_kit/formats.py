@@ -31,7 +31,6 @@ OTHER_ZIP = "zip archive, not a checkpoint"
 NOT_A_CHECKPOINT = "not a checkpoint"
 EMPTY = "empty file"
 
-LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"  # ... with protocol 2
 _END_RECORD = 22  # bytes of a zip's end-of-central-directory record without a comment
 
 FORMAT_ADVICE = {

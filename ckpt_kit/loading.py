@@ -100,20 +100,19 @@ def _pickles_of(path: Path) -> list[bytes]:
     return []
 
 
-def _unsupported_protocol(path: Path) -> int | None:
-    """The pickle protocol of ``path`` if torch's weights_only unpickler refuses its opcodes
-    because of it (4 or 5: FRAME, MEMOIZE...), else None."""
-    pickles = _pickles_of(path)
+def _unsupported_protocol(pickles: list[bytes]) -> int | None:
+    """The pickle protocol of a file's ``pickles`` if torch's weights_only unpickler refuses
+    their opcodes because of it (4 or 5: FRAME, MEMOIZE...), else None."""
     protocol = pickle_protocol(pickles[-1]) if pickles else None
     if protocol in (None, 2, 3) or not any(refused_opcode(p) for p in pickles):
         return None
     return protocol
 
 
-def _static_globals(path: Path) -> list[str]:
-    """The globals the object pickle of ``path`` names that weights_only=True refuses, read
-    with the recording unpickler (nothing is imported or called)."""
-    pickles = _pickles_of(path)
+def _static_globals(pickles: list[bytes]) -> list[str]:
+    """The globals a file's object pickle (the last of ``pickles``) names that
+    weights_only=True refuses, read with the recording unpickler (nothing is imported or
+    called)."""
     unpickler = RecordingUnpickler(io.BytesIO(pickles[-1] if pickles else b""))
     with contextlib.suppress(Exception):
         unpickler.load()
@@ -151,10 +150,11 @@ def _unsafe_error(path: Path, error: Exception, trusted: Sequence[Any]) -> Check
     text = str(error)
     allowed = {_global_name(obj) for obj in trusted}
     if "Unsupported operand" in text:
-        protocol = _unsupported_protocol(path)
+        pickles = _pickles_of(path)  # read once, for both questions
+        protocol = _unsupported_protocol(pickles)
         if protocol is not None:
             return _protocol_error(path, protocol,
-                                   sorted(set(_static_globals(path)) - allowed))
+                                   sorted(set(_static_globals(pickles)) - allowed))
     # torch's message drops "builtins." (GLOBAL exec): put it back, so names are module.name
     found = [n if "." in n else f"builtins.{n}" for n in re.findall(r"GLOBAL ([\w.]+)", text)]
     with contextlib.suppress(Exception):
