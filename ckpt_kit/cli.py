@@ -24,10 +24,10 @@ def _inspect(files: Sequence[Path]) -> int:
     return status
 
 
-def _student(execute: bool) -> int:
+def _student(execute: bool, lessons: Sequence[str]) -> int:
     from ckpt_kit.exercises import write_student_notebooks
 
-    for path in write_student_notebooks(execute=execute):
+    for path in write_student_notebooks(execute=execute, lessons=tuple(lessons)):
         print(f"wrote {path.relative_to(KIT_DIR)}")
     return 0
 
@@ -61,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     student = commands.add_parser("student", help="regenerate notebooks/*.ipynb from solutions/")
     student.add_argument("--execute", action="store_true",
                          help="re-run every instructor notebook first and store its outputs")
+    student.add_argument("lessons", nargs="*", metavar="NN",
+                         help="only these lessons (e.g. 03 04); all when none is given")
     inspect = commands.add_parser("inspect", help="tell what a checkpoint file holds, "
                                                   "without running anything in it")
     inspect.add_argument("files", type=Path, nargs="+", metavar="FILE")
@@ -68,5 +70,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "inspect":
         return _inspect(args.files)
     if args.command == "student":
-        return _student(args.execute)
+        return _student(args.execute, args.lessons)
     return _check(args.notebook)

@@ -141,13 +141,19 @@ def _execute_in_place(path: Path) -> None:
 
 
 def write_student_notebooks(execute: bool = False, *, solutions_dir: Path = SOLUTIONS_DIR,
-                            students_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
+                            students_dir: Path = NOTEBOOKS_DIR,
+                            lessons: tuple[str, ...] = ()) -> list[Path]:
     """Clean every instructor notebook (re-running it first if ``execute``) and write its
-    student version into ``notebooks/``; return the student notebooks' paths."""
+    student version into ``notebooks/``; return the student notebooks' paths.
+
+    ``lessons`` limits it to the notebooks whose names start with one of them (``"03"``).
+    """
     import nbformat
 
     written = []
     for solution_path in sorted(Path(solutions_dir).glob("*.ipynb")):
+        if lessons and not solution_path.name.startswith(lessons):
+            continue
         if execute:
             _execute_in_place(solution_path)
         solution = clean_notebook(nbformat.read(solution_path, as_version=4))
