@@ -1,4 +1,4 @@
-"""The kit's command line: ``python -m ckpt_helpers check | student | inspect``."""
+"""The kit's command line: ``python -m ckpt_helpers check | student | inspect | mutants``."""
 
 from __future__ import annotations
 
@@ -49,6 +49,29 @@ def _check(notebook: Path) -> int:
     return 0 if passed == len(results) else 1
 
 
+def _mutants(lessons: Sequence[str], jobs: int, readme: bool) -> int:
+    from ckpt_kit.mutants import MIN_MUTANTS, run_campaign, table, write_into_readme
+
+    reports = run_campaign(lessons, jobs)
+    print(table(reports))
+    for report in reports:
+        where = f"{report.lesson[:2]} Exercise {report.number}"
+        for mutant_id in report.surviving:
+            print(f"SURVIVES  {where}: {mutant_id}")
+        for mutant_id in report.stale:
+            print(f"STALE     {where}: listed as equivalent, but killed or no longer made: "
+                  f"{mutant_id}")
+        if report.generated - len(report.equivalent) < MIN_MUTANTS:
+            print(f"TOO FEW   {where}: {report.generated - len(report.equivalent)} mutants that "
+                  f"are not equivalent, fewer than {MIN_MUTANTS}")
+    if readme:
+        write_into_readme(KIT_DIR / "README.md", table(reports))
+    failed = [r for r in reports if not r.ok]
+    print(f"{len(reports) - len(failed)} of {len(reports)} exercises: every mutant killed or "
+          "listed as equivalent.")
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m ckpt_helpers check NOTEBOOK``, ``... student`` or ``... inspect FILE``."""
     parser = argparse.ArgumentParser(
@@ -66,7 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     inspect = commands.add_parser("inspect", help="tell what a checkpoint file holds, "
                                                   "without running anything in it")
     inspect.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    mutants = commands.add_parser("mutants", help="mutation-test the exercise checks: does "
+                                                  "each check fail small changes of its solution?")
+    mutants.add_argument("lessons", nargs="*", metavar="NN", help="only these lessons (e.g. 03)")
+    mutants.add_argument("--jobs", type=int, default=2, help="lessons graded at once (2)")
+    mutants.add_argument("--readme", action="store_true",
+                         help="write the table into README.md between its markers")
     args = parser.parse_args(argv)
+    if args.command == "mutants":
+        return _mutants(args.lessons, args.jobs, args.readme)
     if args.command == "inspect":
         return _inspect(args.files)
     if args.command == "student":
