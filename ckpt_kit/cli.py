@@ -32,18 +32,20 @@ def _student(execute: bool, lessons: Sequence[str]) -> int:
     return 0
 
 
-def _check(notebook: Path) -> int:
+def _check(notebook: Path, timeout: float) -> int:
     from ckpt_kit.checker import check_notebook
 
     print(f"Checking {notebook.name}: running the lesson with your answers...", flush=True)
     try:
-        results = check_notebook(notebook)
+        results = check_notebook(notebook, timeout)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for result in results:
         title = f" ({result.exercise.title})" if result.exercise.title else ""
         print(f"  Exercise {result.exercise.number}{title}: {result.message}")
+        if result.note:
+            print(f"    (note: {result.note})")
     passed = sum(result.passed for result in results)
     print(f"{passed} of {len(results)} exercises passed.")
     return 0 if passed == len(results) else 1
@@ -81,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="check the exercises of a student notebook")
     check.add_argument("notebook", type=Path)
+    check.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
+                       help="time each answer and its check may take (300)")
     student = commands.add_parser("student", help="regenerate notebooks/*.ipynb from solutions/")
     student.add_argument("--execute", action="store_true",
                          help="re-run every instructor notebook first and store its outputs")
@@ -102,4 +106,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _inspect(args.files)
     if args.command == "student":
         return _student(args.execute, args.lessons)
-    return _check(args.notebook)
+    return _check(args.notebook, args.timeout)

@@ -36,13 +36,13 @@ sys.path.insert(0, str(KIT_DIR / "scripts"))
 _RESULT_LINE = re.compile(r"^  Exercise (\d+)(?: \(.*?\))?: (.*)$")
 
 
-def run_checker(notebook: Path) -> tuple[int, dict[int, str], str]:
+def run_checker(notebook: Path, *options: str) -> tuple[int, dict[int, str], str]:
     """Run `python -m ckpt_helpers check NOTEBOOK` as a student would, from another folder.
 
     Returns the exit status, each exercise's message and the whole output.
     """
     proc = subprocess.run(
-        [sys.executable, "-m", "ckpt_helpers", "check", str(notebook)],
+        [sys.executable, "-m", "ckpt_helpers", "check", str(notebook), *options],
         capture_output=True, text=True, cwd=notebook.parent, timeout=600,
     )
     verdicts = {}
