@@ -48,7 +48,11 @@ def _check(notebook: Path, timeout: float) -> int:
             print(f"    (note: {result.note})")
     passed = sum(result.passed for result in results)
     print(f"{passed} of {len(results)} exercises passed.")
-    return 0 if passed == len(results) else 1
+    touched = [str(r.exercise.number) for r in results if r.note]
+    if touched:  # graded with the lesson's checks, but the student's own notebook lost them
+        print(f"Your notebook's check cells of Exercise {', '.join(touched)} are missing or "
+              "edited: copy them back from a fresh copy of the lesson, to run them yourself.")
+    return 0 if passed == len(results) and not touched else 1
 
 
 def _mutants(lessons: Sequence[str], jobs: int, readme: bool) -> int:

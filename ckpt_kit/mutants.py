@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ckpt_kit.exercises import find_exercises
 from ckpt_kit.paths import SOLUTIONS_DIR
+from ckpt_kit.prepared import Outcome
 
 _COMPARE_SWAPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
@@ -282,18 +283,21 @@ def equivalent_mutants(name: str) -> dict[int, dict[str, str]]:
     return getattr(module, "EQUIVALENT_MUTANTS", {})
 
 
-def lesson_campaign(name: str, timeout: float = 60) -> list[ExerciseReport]:
-    """Generate and grade every mutant of every exercise of the lesson ``name``."""
+def lesson_mutants(name: str) -> dict[int, list[Mutant]]:
+    """Every mutant of every exercise of the lesson ``name``, by exercise number."""
     import nbformat
 
-    from ckpt_kit.prepared import grade_lesson, solution_region
+    from ckpt_kit.prepared import solution_region
 
     nb = nbformat.read(SOLUTIONS_DIR / name, as_version=4)
     cells = {cell.id: cell.source for cell in nb.cells}
-    generated = {ex.number: mutants(cells[ex.answer_id], solution_region(cells[ex.answer_id]))
-                 for ex in find_exercises(nb)}
-    outcomes = grade_lesson(name, {n: [m.source for m in ms] for n, ms in generated.items()},
-                            timeout)
+    return {ex.number: mutants(cells[ex.answer_id], solution_region(cells[ex.answer_id]))
+            for ex in find_exercises(nb)}
+
+
+def classify(name: str, generated: dict[int, list[Mutant]],
+             outcomes: dict[int, list[Outcome]]) -> list[ExerciseReport]:
+    """The figures of each exercise, from its mutants' outcomes and the list of equivalents."""
     listed = equivalent_mutants(name)
     reports = []
     for number, found in generated.items():
@@ -308,6 +312,16 @@ def lesson_campaign(name: str, timeout: float = 60) -> list[ExerciseReport]:
         report.stale += sorted(set(known) - {m.id for m in found})
         reports.append(report)
     return reports
+
+
+def lesson_campaign(name: str, timeout: float = 60) -> list[ExerciseReport]:
+    """Generate and grade every mutant of every exercise of the lesson ``name``."""
+    from ckpt_kit.prepared import grade_lesson
+
+    generated = lesson_mutants(name)
+    outcomes = grade_lesson(name, {n: [m.source for m in ms] for n, ms in generated.items()},
+                            timeout)
+    return classify(name, generated, outcomes)
 
 
 def run_campaign(lessons: Sequence[str] = (), jobs: int = 2) -> list[ExerciseReport]:

@@ -64,6 +64,7 @@ def test_deleted_and_edited_cells_are_named_and_the_rest_graded(tmp_path):
                                   "under Exercise 2 back"), output
     assert "(note: your notebook has no check cell for it; the lesson's was used)" in output
     assert "(note: your check cell was edited; the lesson's own check was used)" in output
+    assert "check cells of Exercise 1, 3 are missing or edited: copy them back" in output
     assert "Traceback" not in output
 
 

@@ -21,11 +21,14 @@ from ckpt_helpers import (Net, ReLUNet, assert_state_dicts_equal, choose_device,
                           state_dicts_equal, train)
 
 
-KIT_MODULES = sorted(f"ckpt_kit.{p.stem}" for p in (ckpt_helpers.KIT_DIR / "ckpt_kit").glob("*.py")
-                     if p.stem != "__init__")
+KIT_MODULES = sorted(
+    ".".join(p.relative_to(ckpt_helpers.KIT_DIR).with_suffix("").parts).removesuffix(".__init__")
+    for p in (ckpt_helpers.KIT_DIR / "ckpt_kit").rglob("*.py") if p.name != "__init__.py"
+    or p.parent.name == "checks")
 # what each kind of module may import of the kit: imports run one way
 CHECKPOINT_MODULES = ("errors", "formats", "saving", "loading", "inspection", "state_dicts")
-EXERCISE_TOOLING = ("ckpt_kit.exercises", "ckpt_kit.checker", "ckpt_kit.cli")
+EXERCISE_TOOLING = ("ckpt_kit.exercises", "ckpt_kit.checker", "ckpt_kit.cli",
+                    "ckpt_kit.prepared", "ckpt_kit.mutants")
 
 
 def test_docstring_examples_run():
@@ -57,6 +60,14 @@ def test_imports_run_one_way():
         assert "ckpt_helpers" not in imported, f"{path.name} imports the lesson module"
         if path.stem in CHECKPOINT_MODULES:
             assert not imported & {*EXERCISE_TOOLING, "ckpt_kit.widgets"}, path.name
+    # the exercise checks sit above the lessons' module (they grade what it teaches with): they
+    # may import ckpt_helpers; nothing below them imports them
+    for path in kit.glob("*.py"):
+        assert not any(name.startswith("ckpt_kit.checks") for name in _kit_imports(path)), path
+    assert not any(n.startswith("ckpt_kit.checks")
+                   for n in _kit_imports(ckpt_helpers.KIT_DIR / "ckpt_helpers.py"))
+    for path in (kit / "checks").glob("*.py"):
+        assert not _kit_imports(path) & {*EXERCISE_TOOLING, "ckpt_kit.widgets"}, path.name
     # the lessons import ckpt_helpers, which must not bring the exercise tooling with it
     assert not _kit_imports(ckpt_helpers.KIT_DIR / "ckpt_helpers.py") & set(EXERCISE_TOOLING[:2])
 
@@ -64,7 +75,7 @@ def test_imports_run_one_way():
 def test_every_room_is_small():
     helpers = ckpt_helpers.KIT_DIR / "ckpt_helpers.py"
     assert len(helpers.read_text(encoding="utf-8").splitlines()) <= 450
-    for path in [helpers, *(ckpt_helpers.KIT_DIR / "ckpt_kit").glob("*.py")]:
+    for path in [helpers, *(ckpt_helpers.KIT_DIR / "ckpt_kit").rglob("*.py")]:
         source = path.read_text(encoding="utf-8")
         assert len(source.splitlines()) <= 500, path.name
         for node in ast.walk(ast.parse(source)):
@@ -82,7 +93,8 @@ def test_everything_exported_exists():
 def test_import_does_no_heavy_work():
     code = ("import sys, ckpt_helpers; "
             "print(sorted(m for m in ('matplotlib', 'nbformat', 'nbclient', 'pytest', 'ipywidgets',"
-            " 'safetensors', 'hypothesis', 'ckpt_kit.checker', 'ckpt_kit.exercises')"
+            " 'safetensors', 'hypothesis', 'ckpt_kit.checker', 'ckpt_kit.exercises',"
+            " 'ckpt_kit.checks', 'ckpt_kit.mutants', 'IPython')"
             " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
