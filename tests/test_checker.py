@@ -93,9 +93,15 @@ def test_grading_finds_an_answer_cell_whose_id_changed_or_says_it_is_missing():
 def test_a_student_helper_named_like_a_kit_function_changes_no_verdict(tmp_path):
     name = "01_define_the_net.ipynb"
     right = {n: a["right"][0] for n, a in ANSWERS[name].items()}
-    # the student's own helpers, named like the kit's, defined in the first answer
-    right[1] = right[1] + ("\n\ndef compare_state_dicts(a, b):\n    return 'mine'\n\n"
-                           "def state_dicts_equal(a, b):\n    return False\n\n"
-                           "def assert_state_dicts_equal(a, b):\n    raise ValueError('mine')")
-    code, verdicts, output = run_checker(answered_notebook(tmp_path, name, right, False))
+    path = answered_notebook(tmp_path, name, right, False)
+    nb = nbformat.read(path, as_version=4)
+    first = find_exercises(nbformat.read(SOLUTIONS_DIR / name, as_version=4))[0]
+    answer = next(cell for cell in nb.cells if cell.id == first.answer_id)
+    # the student's own helpers, named like the kit's, defined after the first answer
+    answer.source += ("\n\ndef compare_state_dicts(a, b):\n    return 'mine'\n\n"
+                      "def state_dicts_equal(a, b):\n    return False\n\n"
+                      "def assert_state_dicts_equal(a, b):\n    raise ValueError('mine')\n\n"
+                      "Path = pickle = copy = None")
+    nbformat.write(nb, path)
+    code, verdicts, output = run_checker(path)
     assert code == 0 and set(verdicts.values()) == {"passed"}, output
