@@ -100,8 +100,7 @@ def test_a_student_helper_named_like_a_kit_function_changes_no_verdict(tmp_path)
     # the student's own helpers, named like the kit's, defined after the first answer
     answer.source += ("\n\ndef compare_state_dicts(a, b):\n    return 'mine'\n\n"
                       "def state_dicts_equal(a, b):\n    return False\n\n"
-                      "def assert_state_dicts_equal(a, b):\n    raise ValueError('mine')\n\n"
-                      "Path = pickle = copy = None")
+                      "def assert_state_dicts_equal(a, b):\n    raise ValueError('mine')")
     nbformat.write(nb, path)
     code, verdicts, output = run_checker(path)
     assert code == 0 and set(verdicts.values()) == {"passed"}, output
