@@ -8,6 +8,7 @@ Conventions, kept by every instructor notebook in ``notebooks/solutions/``:
 
 The student version of a notebook is the instructor version with each solution replaced by
 STUB, its outputs cleared and its volatile metadata removed: ``python -m ckpt_helpers student``.
+A cell tagged ``predict`` (its markdown asks "Predict: ...") also ships without its output.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # only for type hints: nbformat is imported by the functions 
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+PREDICT_TAG = "predict"  # a cell whose result students predict: its output is not shipped
 _CHECK_LINE = re.compile(r"#\s*Check:\s*Exercise\s+(\d+)\s*(?:[-—:]\s*)?(.*)")
 
 
@@ -125,6 +127,8 @@ def make_student_notebook(solution: NotebookNode) -> NotebookNode:
     for cell in nb.cells:
         if cell.id in cell_ids:
             cell.source = _blank_solutions(cell.source)
+            cell.outputs, cell.execution_count = [], None
+        elif PREDICT_TAG in cell.metadata.get("tags", []):  # students predict before they run
             cell.outputs, cell.execution_count = [], None
     return nb
 
