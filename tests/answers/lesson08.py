@@ -51,21 +51,87 @@ ANSWERS: dict[int, dict[str, list]] = {
              "optimizer.load_state_dict(ckpt['optimizer'])\n"
              "return model, optimizer",
              "build the model by calling model_class()"),
+            # memory first, then a copy: the weights are not the file's mapped tensors
+            ("with torch.device('meta'):\n"
+             "    net = model_class()\n"
+             "net.to_empty(device='cpu')\n"
+             "ckpt = torch.load(path, mmap=True, map_location='cpu', weights_only=True)\n"
+             "net.load_state_dict(ckpt['model'])\n"
+             "adam = torch.optim.Adam(net.parameters(), lr=0.5)\n"
+             "adam.load_state_dict(ckpt['optimizer'])\n"
+             "return (net, adam)",
+             "hold copies in memory the model allocated"),
+            # assigned, but from a file read into memory
+            ("with torch.device('meta'):\n"
+             "    model = model_class()\n"
+             "ckpt = torch.load(path, weights_only=True)\n"
+             "model.load_state_dict(ckpt['model'], assign=True)\n"
+             "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+             "optimizer.load_state_dict(ckpt['optimizer'])\n"
+             "return model, optimizer",
+             "read the whole file into memory"),
+            # the kit's helper maps only big files unless asked
+            ("model = load_weights(model_class, path)\n"
+             "optimizer = torch.optim.Adam(model.parameters())\n"
+             "optimizer.load_state_dict(load_checkpoint(path)['optimizer'])\n"
+             "return model, optimizer",
+             "unless you pass mmap=True"),
+            ("with torch.device('meta'):\n"
+             "    model = model_class()\n"
+             "ckpt = torch.load(path, mmap=True, weights_only=False)\n"
+             "model.load_state_dict(ckpt['model'], assign=True)\n"
+             "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+             "optimizer.load_state_dict(ckpt['optimizer'])\n"
+             "return model, optimizer",
+             "loaded with weights_only=False"),
+            ("with torch.device('meta'):\n"
+             "    model = model_class()\n"
+             "ckpt = torch.load(path, mmap=True)\n"
+             "model.load_state_dict(ckpt['model'], assign=True)\n"
+             "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+             "optimizer.load_state_dict(ckpt['optimizer'])\n"
+             "return model, optimizer",
+             "without weights_only=True"),
+            # ready to train on, not to predict
+            ("with torch.device('meta'):\n"
+             "    model = model_class()\n"
+             "ckpt = torch.load(path, mmap=True, weights_only=True)\n"
+             "model.load_state_dict(ckpt['model'], assign=True)\n"
+             "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+             "optimizer.load_state_dict(ckpt['optimizer'])\n"
+             "return model.eval(), optimizer",
+             "in training mode"),
+            # a second model, built to read its class's settings
+            ("with torch.device('meta'):\n"
+             "    model = model_class()\n"
+             "    template = model_class()\n"
+             "ckpt = torch.load(path, mmap=True, weights_only=True)\n"
+             "model.load_state_dict(ckpt['model'], assign=True)\n"
+             "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+             "optimizer.load_state_dict(ckpt['optimizer'])\n"
+             "return model, optimizer",
+             "model_class() was called 2 times"),
         ],
         "right": [
-            "model = load_weights(model_class, path)\n"
+            "model = load_weights(model_class, path, mmap=True)\n"
             "optimizer = torch.optim.Adam(model.parameters())\n"
             "optimizer.load_state_dict(load_checkpoint(path)['optimizer'])\n"
             "return model, optimizer",
-            # memory first, then a copy: slower than assign, but built on meta and correct
             "with torch.device('meta'):\n"
             "    net = model_class()\n"
-            "net.to_empty(device='cpu')\n"
-            "ckpt = torch.load(path, map_location='cpu', weights_only=True)\n"
-            "net.load_state_dict(ckpt['model'])\n"
+            "ckpt = torch.load(str(path), map_location='cpu', mmap=True, weights_only=True)\n"
+            "report = net.load_state_dict(ckpt['model'], strict=True, assign=True)\n"
+            "assert not report.missing_keys and not report.unexpected_keys\n"
             "adam = torch.optim.Adam(net.parameters(), lr=0.5)\n"
             "adam.load_state_dict(ckpt['optimizer'])\n"
             "return (net, adam)",
+            "ckpt = load_checkpoint(path, mmap=True)\n"
+            "with torch.device('meta'):\n"
+            "    model = model_class()\n"
+            "model.load_state_dict(ckpt['model'], assign=True)\n"
+            "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+            "optimizer.load_state_dict(ckpt['optimizer'])\n"
+            "return model.train(), optimizer",
         ],
     },
     2: {
@@ -89,6 +155,19 @@ ANSWERS: dict[int, dict[str, list]] = {
             ("with safe_open(path, framework='np') as f:\n"
              "    return f.get_slice(name)[start:stop].copy()",
              "return a torch tensor"),
+            # load_file maps the file: its slice is a view too
+            ("return load_file(path)[name][start:stop]",
+             "your rows are a view"),
+            ("with safe_open(path, framework='pt') as f:\n"
+             "    return f.get_tensor(name)[start:stop].contiguous()",
+             "your rows are a view"),
+            # the whole tensor, read into memory, then the rows
+            ("with safe_open(path, framework='pt') as f:\n"
+             "    return f.get_tensor(name).clone()[start:stop].clone()",
+             "raised this process's peak memory"),
+            ("with safe_open(path, framework='pt') as f:\n"
+             "    return f.get_slice(name)[start:stop].double()",
+             "keep the file's dtype"),
         ],
         "right": [
             # safetensors maps the file: load_file reads nothing until a tensor is used
@@ -106,6 +185,10 @@ ANSWERS: dict[int, dict[str, list]] = {
             "return torch.frombuffer(data, dtype=torch.float32).reshape(stop - start, *row_shape)",
             "with safe_open(path, framework='np') as f:\n"
             "    return torch.from_numpy(f.get_slice(name)[start:stop].copy())",
+            # get_tensor maps too: only the rows' pages are read
+            "with safe_open(str(path), framework='pt', device='cpu') as f:\n"
+            "    table = f.get_tensor(name)\n"
+            "    return table[start:stop].clone()",
         ],
     },
     3: {
@@ -155,7 +238,14 @@ ANSWERS: dict[int, dict[str, list]] = {
              "model.to_empty(device='cpu')\n"
              "model.load_state_dict(torch.load(path, weights_only=True))\n"
              "return model",
-             "uninitialised"),
+             "read the whole file into memory"),
+            # the same with the file mapped: still copies, and the unsaved buffers are garbage
+            ("with torch.device('meta'):\n"
+             "    model = model_class()\n"
+             "model.to_empty(device='cpu')\n"
+             "model.load_state_dict(torch.load(path, mmap=True, weights_only=True))\n"
+             "return model",
+             "to_empty"),
             # the check is right, the load is not
             ("with torch.device('meta'):\n"
              "    model = model_class()\n"
@@ -165,16 +255,52 @@ ANSWERS: dict[int, dict[str, list]] = {
              "    raise ValueError(f'still on meta: {left}')\n"
              "return model",
              "did the load really fill it"),
+            # names the first only
+            ("with torch.device('meta'):\n"
+             "    model = model_class()\n"
+             "model.load_state_dict(torch.load(path, mmap=True, weights_only=True), assign=True)\n"
+             "for name, t in [*model.named_parameters(), *model.named_buffers()]:\n"
+             "    if t.is_meta:\n"
+             "        raise ValueError(f'{name} is still on meta')\n"
+             "return model",
+             "does not name layers.0.mask"),
+            # only the model's own buffers, not its submodules'
+            ("with torch.device('meta'):\n"
+             "    model = model_class()\n"
+             "model.load_state_dict(torch.load(path, mmap=True, weights_only=True), assign=True)\n"
+             "left = [n for n, t in [*model.named_parameters(),\n"
+             "                       *model.named_buffers(recurse=False)] if t.is_meta]\n"
+             "if left:\n"
+             "    raise ValueError(f'still on meta: {left}')\n"
+             "return model",
+             "does not name layers.0.mask"),
+            # not the snippet's fast path: the file is read into memory
+            ("with torch.device('meta'):\n"
+             "    model = model_class()\n"
+             "model.load_state_dict(torch.load(path, weights_only=True), assign=True)\n"
+             "left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]\n"
+             "if left:\n"
+             "    raise ValueError(f'still on meta: {left}')\n"
+             "return model",
+             "read the whole file into memory"),
+            ("with torch.device('meta'):\n"
+             "    model = model_class()\n"
+             "model.load_state_dict(torch.load(path, mmap=True, weights_only=False), assign=True)\n"
+             "left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]\n"
+             "if left:\n"
+             "    raise ValueError(f'still on meta: {left}')\n"
+             "return model",
+             "loaded with weights_only=False"),
         ],
         "right": [
             "try:\n"
-            "    return load_weights(model_class, path)\n"
+            "    return load_weights(model_class, path, mmap=True)\n"
             "except CheckpointMismatchError as error:\n"
             "    raise ValueError(str(error)) from error",
             "import itertools\n"
             "with torch.device('meta'):\n"
             "    net = model_class()\n"
-            "state = torch.load(path, map_location='cpu', weights_only=True)\n"
+            "state = torch.load(path, map_location='cpu', mmap=True, weights_only=True)\n"
             "net.load_state_dict(state, assign=True)\n"
             "missing = [name for name, tensor in itertools.chain(net.named_parameters(),\n"
             "                                                    net.named_buffers())\n"
