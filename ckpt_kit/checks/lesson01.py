@@ -10,7 +10,6 @@ optimizer to see that exactly one step on the given batch was taken.
 from __future__ import annotations
 
 import contextlib
-import io
 import numbers
 import pickle
 import tempfile
@@ -23,6 +22,7 @@ from torch import nn
 
 from ckpt_helpers import Net, compare_state_dicts, state_dicts_equal
 from ckpt_kit.checks import Recording, given, hint, passed, recording
+from ckpt_kit.checks.probes import answer_function, call_answer, seeded
 
 # Mutants of the reference solutions that are still correct answers (see the lesson's tests).
 EQUIVALENT_MUTANTS: dict[int, dict[str, str]] = {
@@ -46,46 +46,6 @@ EQUIVALENT_MUTANTS: dict[int, dict[str, str]] = {
 
 EX3_MOMENTUM = 0.9   # the momentum the statement asks of SGD
 EX3_MAX_STEPS = 5    # up to this many steps, the hint says how many were taken
-
-
-# seeded, call_answer and answer_function serve lesson 02's checks too.
-
-def seeded(seed: int, build: Callable[[], Any]) -> Any:
-    """What ``build()`` returns with the random generator seeded, leaving the generator as it
-    was (the lesson's later random numbers stay the same)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build()
-
-
-def call_answer(function: Callable[..., Any], call: str, *args: Any, advice: str = "") -> Any:
-    """``function(*args)`` with its prints swallowed; a hint naming ``call`` (and giving
-    ``advice``) if it raises.
-
-    The stub's bare ``NotImplementedError()`` goes through untouched: the checker reads it as
-    "not answered yet".
-    """
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            return function(*args)
-    except NotImplementedError as error:
-        if not str(error):
-            raise
-        raised: Exception = error
-    except Exception as error:  # noqa: BLE001 - any error of the answer becomes a hint
-        raised = error
-    message = " ".join(str(raised).split())
-    message = message if len(message) <= 200 else message[:197] + "..."
-    hint(False, f"{call} raised {type(raised).__name__}: {message}{advice}")
-    return None
-
-
-def answer_function(ns: dict[str, Any], name: str, signature: str) -> Callable[..., Any]:
-    """The function the exercise asks for; a hint if it is missing or not a function."""
-    function = given(ns, name, what=f"the function {signature}")
-    hint(callable(function), f"`{name}` must be a function, def {signature}:, not a "
-                             f"{type(function).__name__}")
-    return function
 
 
 # --- Exercise 1 ---------------------------------------------------------------------------------

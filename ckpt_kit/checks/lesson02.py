@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 
 from ckpt_helpers import Net, evaluate, make_loaders, save_as_if_on, state_dicts_equal
 from ckpt_kit.checks import Recording, forward_calls, given, hint, passed, recording
-from ckpt_kit.checks.lesson01 import answer_function, call_answer, seeded
+from ckpt_kit.checks.probes import answer_function, call_answer, seeded
 
 # Mutants of the reference solutions that are still correct answers (see the lesson's tests).
 EQUIVALENT_MUTANTS: dict[int, dict[str, str]] = {

@@ -14,14 +14,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import inspect
 import pickle
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +28,13 @@ from torch.utils.data import DataLoader
 
 from ckpt_helpers import Net, evaluate, make_loaders, state_dicts_equal, train
 from ckpt_kit.checks import given, hint, passed
+from ckpt_kit.checks.probes import (
+    Load,
+    ModelEvent,
+    global_name,
+    model_events,
+    torch_loads,
+)
 
 # Mutants of the reference solutions that are still correct (python -m ckpt_helpers mutants 03).
 EQUIVALENT_MUTANTS: dict[int, dict[str, str]] = {
@@ -60,109 +64,9 @@ EQUIVALENT_MUTANTS: dict[int, dict[str, str]] = {
 
 _EX1_LR, _EX1_SEED = 0.1, 1  # ex1_optimizer's learning rate and ex1_train_loader's seed
 
-_LEFT_OUT = "left out"  # a torch.load call that did not pass weights_only
 
 
 # --- probes ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Load:
-    """One ``torch.load`` call: its file, ``weights_only`` as passed (or ``_LEFT_OUT``), and the
-    names of the globals allowed while it ran."""
-
-    file: Any
-    weights_only: Any
-    allowed: frozenset[str]
-
-
-def global_name(entry: Any) -> str:
-    """The name under which the weights-only unpickler knows an allow-list entry.
-
-    >>> global_name(nn.Linear), global_name((Net, "kit_v1.models.Net"))
-    ('torch.nn.modules.linear.Linear', 'kit_v1.models.Net')
-    """
-    if isinstance(entry, tuple):
-        return entry[1]
-    return f"{entry.__module__}.{entry.__qualname__}"
-
-
-def allowed_names() -> frozenset[str]:
-    """The names of every global ``weights_only=True`` allows now, beyond torch's own list."""
-    return frozenset(global_name(entry) for entry in torch.serialization.get_safe_globals())
-
-
-@contextlib.contextmanager
-def torch_loads() -> Iterator[list[Load]]:
-    """Record every call to ``torch.load`` (also as ``torch.serialization.load``); the original
-    runs, and is put back on exit.
-
-    >>> import io
-    >>> buffer = io.BytesIO(); torch.save([1], buffer); _ = buffer.seek(0)
-    >>> with torch_loads() as loads:
-    ...     torch.load(buffer, weights_only=True)
-    [1]
-    >>> loads[0].weights_only, torch.load.__name__ == "load"
-    (True, True)
-    """
-    original = torch.serialization.load
-    signature = inspect.signature(original)
-    seen: list[Load] = []
-
-    def load(*args: Any, **kwargs: Any) -> Any:
-        try:
-            arguments = signature.bind(*args, **kwargs).arguments
-        except TypeError:
-            arguments = {}
-        seen.append(Load(arguments.get("f"), arguments.get("weights_only", _LEFT_OUT),
-                         allowed_names()))
-        return original(*args, **kwargs)
-
-    torch.load = torch.serialization.load = load
-    try:
-        yield seen
-    finally:
-        torch.load = torch.serialization.load = original
-
-
-@dataclass(frozen=True)
-class ModelEvent:
-    """A forward pass of a module (``kind="forward"``, with the mode and autograd state it ran
-    in) or a ``module.train(mode)`` call (``kind="train"``; ``eval()`` is ``train(False)``)."""
-
-    kind: str
-    module: nn.Module
-    training: bool
-    grad_enabled: bool
-    inference_mode: bool
-
-
-@contextlib.contextmanager
-def model_events() -> Iterator[list[ModelEvent]]:
-    """Record, in order, every forward pass of every module and every ``train``/``eval`` call;
-    the global hook is removed and ``nn.Module.train`` put back on exit."""
-    events: list[ModelEvent] = []
-
-    def now(kind: str, module: nn.Module, training: bool) -> ModelEvent:
-        return ModelEvent(kind, module, training, torch.is_grad_enabled(),
-                          torch.is_inference_mode_enabled())
-
-    def hook(module: nn.Module, args: Any) -> None:
-        events.append(now("forward", module, module.training))
-
-    original_train = nn.Module.train
-
-    def train_mode(self: nn.Module, mode: bool = True) -> nn.Module:
-        events.append(now("train", self, bool(mode)))
-        return original_train(self, mode)
-
-    handle = nn.modules.module.register_module_forward_pre_hook(hook)
-    nn.Module.train = train_mode  # type: ignore[method-assign]
-    try:
-        yield events
-    finally:
-        handle.remove()
-        nn.Module.train = original_train  # type: ignore[method-assign]
 
 
 def _first_line(error: BaseException) -> str:
