@@ -18,6 +18,7 @@ import ast
 import copy
 import importlib
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -332,8 +333,15 @@ def run_campaign(lessons: Sequence[str] = (), jobs: int = 2) -> list[ExerciseRep
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # forks and many small runs: one thread each
     names = [p.name for p in sorted(SOLUTIONS_DIR.glob("*.ipynb"))
              if not lessons or p.name.startswith(tuple(lessons))]
-    with multiprocessing.get_context("spawn").Pool(jobs, maxtasksperchild=1) as pool:
-        return [r for reports in pool.map(lesson_campaign, names, chunksize=1) for r in reports]
+    # a fresh process per lesson (spawned, not forked: each forks its own children)
+    context = multiprocessing.get_context("spawn")
+
+    def in_fresh_process(name: str) -> list[ExerciseReport]:
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            return pool.submit(lesson_campaign, name).result()
+
+    with ThreadPoolExecutor(jobs) as threads:
+        return [r for reports in threads.map(in_fresh_process, names) for r in reports]
 
 
 def table(reports: Sequence[ExerciseReport]) -> str:
