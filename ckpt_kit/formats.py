@@ -165,6 +165,17 @@ def _check_members(archive: zipfile.ZipFile, head: FileHead) -> ZipCheck:
     return ZipCheck(len(infos), checksums)
 
 
+def read_member(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes. A member saved without a CRC-32 (``compute_crc32=False`` writes 0) is
+    read without comparing one: there is nothing to compare against, and zipfile would call the
+    file damaged."""
+    info = archive.getinfo(name)
+    with archive.open(info) as member:
+        if info.CRC == 0 and info.file_size and hasattr(member, "_expected_crc"):
+            member._expected_crc = None
+        return member.read()
+
+
 def verify_zip(file: BinaryIO, head: FileHead, torch_save: bool = True) -> ZipCheck:
     """Check the zip archive in ``file``: it ends where the file ends, its members are sound,
     their CRC-32s match (where it has them) and, with ``torch_save``, it holds ``data.pkl``.

@@ -20,7 +20,7 @@ from typing import BinaryIO
 from ckpt_kit.errors import CheckpointCorruptError
 from ckpt_kit.formats import (EMPTY, EXPORT_PT2, OTHER_ZIP, PICKLE, SAFETENSORS, TORCH_LEGACY,
                               TORCH_ZIP, TORCHSCRIPT, FileHead, bytes_after_archive,
-                              open_checkpoint_file, verify_zip)
+                              open_checkpoint_file, read_member, verify_zip)
 from ckpt_kit.pickle_reading import (TORCH_SAVE_PROTOCOL, RecordingUnpickler, TensorRecord,
                                      collect_tensors, itemsize, pickle_protocol, refused_opcode,
                                      split_legacy, weights_only_allowed)
@@ -173,12 +173,13 @@ def _describe_pickle(data: bytes, info: CheckpointInfo, preamble: tuple[bytes, .
 def _describe_nested_pickles(archive: zipfile.ZipFile, info: CheckpointInfo) -> None:
     """The globals named by the torch.save archives inside a .pt2 (its sample inputs...)."""
     for name in archive.namelist():
-        data = archive.read(name) if name.endswith(".pt") else b""
+        data = read_member(archive, name) if name.endswith(".pt") else b""
         if not data.startswith(b"PK"):
             continue
         with zipfile.ZipFile(io.BytesIO(data)) as inner:
             pickles = [n for n in inner.namelist() if n.endswith("/data.pkl")]
-            unpickler = RecordingUnpickler(io.BytesIO(inner.read(pickles[0]) if pickles else b""))
+            unpickler = RecordingUnpickler(io.BytesIO(read_member(inner, pickles[0]) if pickles
+                                                     else b""))
             with contextlib.suppress(Exception):
                 unpickler.load()
         info.globals += [g for g in unpickler.globals if g not in info.globals]
@@ -208,7 +209,7 @@ def _inspect_zip(file: BinaryIO, head: FileHead, info: CheckpointInfo) -> None:
                 _describe_nested_pickles(archive, info)
                 return
             if pickles:
-                _describe_pickle(archive.read(pickles[0]), info)
+                _describe_pickle(read_member(archive, pickles[0]), info)
     except Exception as error:
         info.notes.append(f"the archive cannot be read ({type(error).__name__}: {error})")
 

@@ -130,3 +130,16 @@ def test_inspect_verdict_follows_torch_rules_for_protocols(tmp_path):
         assert "can load it" not in str(info) and "pickle protocol 4" in str(info)
     plain = inspect_checkpoint(tmp_path / "plain.pkl")
     assert not plain.weights_only_loadable and "can load it" not in str(plain)
+
+
+def test_a_file_saved_without_crc32s_is_read_to_the_end(tmp_path):
+    # compute_crc32=False writes 0 in every CRC field: no checksum to compare, and no damage
+    path = tmp_path / "no_crc.pt"
+    torch.serialization.set_crc32_options(False)
+    try:
+        torch.save(ckpt_helpers.Net().state_dict(), path)
+    finally:
+        torch.serialization.set_crc32_options(True)
+    info = inspect_checkpoint(path)
+    assert info.pickle_read and info.weights_only_loadable and len(info.tensors) == 4
+    assert "no checksum" in info.integrity and not info.notes
