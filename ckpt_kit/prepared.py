@@ -106,6 +106,9 @@ def in_fork(job: Callable[[], Outcome], timeout: float) -> Outcome:
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
+        quiet = os.open(os.devnull, os.O_WRONLY)  # what torch's loggers print goes nowhere
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
         try:
             outcome = job()
         except BaseException as error:  # noqa: BLE001 - reported to the parent
