@@ -31,7 +31,8 @@ import torch
 from torch import nn
 
 from ckpt_helpers import DATA_DIR, Net, load_data, save_as_if_on, state_dicts_equal
-from ckpt_kit.checks import Recording, given, hint, passed, recording
+from ckpt_kit.checks import Recording, hint, passed, recording
+from ckpt_kit.checks.probes import answer_function, kind_of, try_call
 
 EQUIVALENT_MUTANTS: dict[int, dict[str, str]] = {
     1: {"drop the wrapping call: torch.device('cpu') → 'cpu'":
@@ -39,14 +40,6 @@ EQUIVALENT_MUTANTS: dict[int, dict[str, str]] = {
     2: {},
     3: {},
 }
-
-
-def _function(ns: dict[str, Any], name: str, signature: str) -> Callable[..., Any]:
-    """The answer's function ``name``; a hint if it is missing or not callable."""
-    function = given(ns, name, what=f"the function {signature}")
-    hint(callable(function), f"`{name}` must be a function, {signature}, not a "
-                             f"{type(function).__name__}")
-    return function
 
 
 def _adam_checkpoint() -> dict[str, Any]:
@@ -138,20 +131,8 @@ def _machine(gpu: bool) -> Iterator[None]:
         yield
 
 
-def _call(function: Callable[..., Any], *args: Any) -> tuple[Any, Exception | None]:
-    """``function(*args)`` and the exception it raised, if any (the stub's goes through)."""
-    try:
-        return function(*args), None
-    except NotImplementedError:
-        raise  # the exercise is not answered yet
-    except Exception as error:  # noqa: BLE001 - any mistake of the answer becomes a hint
-        return None, error
 
 
-def _kind(value: object) -> str:
-    """``a Net``, ``an int``: what a value is, for a hint."""
-    name = type(value).__name__
-    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
 
 
 def _short(error: BaseException) -> str:
@@ -196,7 +177,7 @@ def _check_loads_on_cpu(load_on_cpu: Callable[..., Any], files: list[tuple[Path,
     for path, tag, what, expected in files:
         with _machine(gpu), recording(torch, "load") as loads, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            loaded, error = _call(load_on_cpu, path)
+            loaded, error = try_call(load_on_cpu, path)
         if error is not None:
             _load_failed(error, loads, tag, what, gpu)
         hint(loaded is not None, f"load_on_cpu returned None for {what} saved on {tag}: return "
@@ -217,7 +198,7 @@ def _check_refuses(load_on_cpu: Callable[..., Any], path: Path) -> None:
     with mock.patch.dict(os.environ, {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}), \
             recording(torch, "load") as loads, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch warns that the environment turned the default off
-        loaded, error = _call(load_on_cpu, path)
+        loaded, error = try_call(load_on_cpu, path)
     ran, _PAYLOAD_RAN[:] = bool(_PAYLOAD_RAN), []
     flags = loads.values("weights_only")
     if ran or error is None and loaded is not None:
@@ -242,7 +223,7 @@ def _check_refuses(load_on_cpu: Callable[..., Any], path: Path) -> None:
 def check_exercise_1(ns: dict[str, Any]) -> None:
     """``load_on_cpu(path)``: loads with weights_only=True, and returns what any file holds with
     every tensor on the CPU, whatever it was saved on and whether this machine has a GPU."""
-    load_on_cpu = _function(ns, "load_on_cpu", "load_on_cpu(path)")
+    load_on_cpu = answer_function(ns, "load_on_cpu", "load_on_cpu(path)")
     with tempfile.TemporaryDirectory(prefix="ckpt-05-ex1-") as folder:
         files = _ex1_files(Path(folder))
         _check_loads_on_cpu(load_on_cpu, files, gpu=False)
@@ -300,7 +281,7 @@ def _check_kept_given(state_dict: Mapping[str, torch.Tensor], before: list[tuple
         "cleaned = OrderedDict(state_dict), and clean the copy")
     hint(cleaned is not state_dict, f"clean_keys returned the dict it was given ({what}): "
                                     "return a new dict, even when there is nothing to remove")
-    hint(isinstance(cleaned, Mapping), f"clean_keys returned {_kind(cleaned)}: "
+    hint(isinstance(cleaned, Mapping), f"clean_keys returned {kind_of(cleaned)}: "
                                        "return a dict from names to tensors")
 
 
@@ -315,7 +296,7 @@ def _check_clean_keys(clean_keys: Callable[..., Any], what: str, state_dict: dic
                       prefix: str, plain: type[nn.Module]) -> None:
     """One case: every key loses ``prefix`` if it starts with it, nothing else changes."""
     before = list(state_dict.items())
-    cleaned, error = _call(clean_keys, state_dict)
+    cleaned, error = try_call(clean_keys, state_dict)
     hint(error is None, f"clean_keys raised {_short(error)} on {what}" if error else "")
     _check_kept_given(state_dict, before, cleaned, what)
     found = [(old, _key_of(cleaned, tensor), old.removeprefix(prefix)) for old, tensor in before]
@@ -331,7 +312,7 @@ def _check_clean_keys(clean_keys: Callable[..., Any], what: str, state_dict: dic
                               "returned: keep every tensor, change only the keys")
     hint(len(cleaned) == len(before), f"clean_keys returned {len(cleaned)} entries for the "
          f"{len(before)} of {what}: keep every tensor, change only the keys")
-    _, error = _call(plain().load_state_dict, cleaned)
+    _, error = try_call(plain().load_state_dict, cleaned)
     hint(error is None, f"the cleaned {what} does not load into a plain {plain.__name__}: "
                         f"{_short(error) if error else ''}")
 
@@ -339,7 +320,7 @@ def _check_clean_keys(clean_keys: Callable[..., Any], what: str, state_dict: dic
 def check_exercise_2(ns: dict[str, Any]) -> None:
     """``clean_keys(state_dict)``: a new dict without the wrapper's prefix at the start of the
     keys, which loads into the plain model; other keys and the given dict stay as they were."""
-    clean_keys = _function(ns, "clean_keys", "clean_keys(state_dict)")
+    clean_keys = answer_function(ns, "clean_keys", "clean_keys(state_dict)")
     for what, state_dict, prefix, plain in _ex2_cases():
         _check_clean_keys(clean_keys, what, state_dict, prefix, plain)
     passed(2)
@@ -357,19 +338,19 @@ def _resume_call(resume: Callable[..., Any], ckpt: dict[str, Any], device: torch
     asked = f"resume(ckpt, {_device_name(device)}, {dtype})"
     with _machine(gpu=device.type == "cuda"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # loading into meta tensors warns: a no-op by design
-        result, error = _call(resume, copy.deepcopy(ckpt), device, dtype)
+        result, error = try_call(resume, copy.deepcopy(ckpt), device, dtype)
     if error is not None:
         cuda = "CUDA" in str(error) or "cuda" in str(error)
         hint(not cuda, f"{asked} raised {_short(error)} You moved something to CUDA: move the "
                        "model to `device`, the argument, not a device you choose")
         hint(False, f"{asked} raised {_short(error)}")
     hint(isinstance(result, tuple) and len(result) == 2,
-         f"resume returned {_kind(result)}: return model, optimizer")
+         f"resume returned {kind_of(result)}: return model, optimizer")
     model, optimizer = result
-    hint(isinstance(model, Net), f"the model must be a Net, not {_kind(model)} "
+    hint(isinstance(model, Net), f"the model must be a Net, not {kind_of(model)} "
                                  "(return model, optimizer in that order)")
     hint(type(optimizer) is torch.optim.Adam, "build torch.optim.Adam, the optimizer the "
-         f"checkpoint was saved from (yours is {_kind(optimizer)})")
+         f"checkpoint was saved from (yours is {kind_of(optimizer)})")
     return model, optimizer
 
 
@@ -488,7 +469,7 @@ def check_exercise_3(ns: dict[str, Any]) -> None:
     """``resume(ckpt, device, dtype)``: a Net with the saved weights and an Adam over its
     parameters with the saved state, both on ``device`` in ``dtype``, built in the right order,
     ready for the next step."""
-    resume = _function(ns, "resume", "resume(ckpt, device, dtype)")
+    resume = answer_function(ns, "resume", "resume(ckpt, device, dtype)")
     ckpt = _adam_checkpoint()
     cpu = torch.device("cpu")
     targets = [(cpu, torch.float64), (cpu, torch.float32), (_META, torch.float64),

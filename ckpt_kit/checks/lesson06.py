@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from ckpt_helpers import Net, load_data
 from ckpt_kit.checks import given, hint, passed
+from ckpt_kit.checks.probes import answer_function, kind_of, try_call
 
 EQUIVALENT_MUTANTS: dict[int, dict[str, str]] = {
     1: {},
@@ -47,28 +48,10 @@ EQUIVALENT_MUTANTS: dict[int, dict[str, str]] = {
 }
 
 
-def _function(ns: dict[str, Any], name: str, signature: str) -> Callable[..., Any]:
-    """The answer's function ``name``; a hint if it is missing or not callable."""
-    function = given(ns, name, what=f"the function {signature}")
-    hint(callable(function), f"`{name}` must be a function, {signature}, not a "
-                             f"{type(function).__name__}")
-    return function
 
 
-def _call(function: Callable[..., Any], *args: Any) -> tuple[Any, Exception | None]:
-    """``function(*args)`` and the exception it raised, if any (the stub's goes through)."""
-    try:
-        return function(*args), None
-    except NotImplementedError:
-        raise  # the exercise is not answered yet
-    except Exception as error:  # noqa: BLE001 - any mistake of the answer becomes a hint
-        return None, error
 
 
-def _kind(value: object) -> str:
-    """``a Net``, ``an int``: what a value is, for a hint."""
-    name = type(value).__name__
-    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
 
 
 def _short(error: BaseException) -> str:
@@ -134,7 +117,7 @@ def _load_error_hint(error: Exception) -> str:
 def _call_load_matching(load_matching: Callable[..., Any], model: nn.Module,
                         state_dict: dict[str, torch.Tensor]) -> Any:
     """The answer's ``load_matching(model, state_dict)``; a hint if it raised."""
-    loaded, error = _call(load_matching, model, state_dict)
+    loaded, error = try_call(load_matching, model, state_dict)
     if isinstance(error, RuntimeError):
         hint(False, f"load_state_dict raised '{_short(error)}': {_load_error_hint(error)}")
     hint(not isinstance(error, KeyError), f"KeyError {error}: the state_dict holds names the "
@@ -166,14 +149,14 @@ def _check_probe_model(model: nn.Module, source: dict[str, torch.Tensor],
 def check_exercise_1(ns: dict[str, Any]) -> None:
     """``load_matching(model, state_dict)``: loads every tensor whose name is in the model's
     state_dict with the same shape, leaves the rest, returns the list of the keys it loaded."""
-    load_matching = _function(ns, "load_matching", "load_matching(model, state_dict)")
+    load_matching = answer_function(ns, "load_matching", "load_matching(model, state_dict)")
     source = _ex1_state_dict()
     with _seeded(7):
         probe = _ProbeNet()
     before = copy.deepcopy(probe.state_dict())
     loaded = _call_load_matching(load_matching, probe, dict(source))
     _check_probe_model(probe, source, before)
-    hint(isinstance(loaded, list), f"load_matching returned {_kind(loaded)}: return "
+    hint(isinstance(loaded, list), f"load_matching returned {kind_of(loaded)}: return "
                                    "the list of the keys you loaded, a list")
     hint(sorted(loaded) == sorted(_FITS), f"load_matching returned {loaded}, but the keys that "
          f"fit are {_FITS} (fc2 has another shape, extra no tensor, aux no place): return the "
@@ -248,13 +231,13 @@ def _check_names(result: Mapping[str, Any], old_sd: dict[str, torch.Tensor], wha
 def check_exercise_2(ns: dict[str, Any]) -> None:
     """``upgrade(state_dict)``: a new dict with the same tensors, the layers hidden and out
     renamed fc1 and fc2 (keys that only look alike unchanged), which loads into Net strictly."""
-    upgrade = _function(ns, "upgrade", "upgrade(state_dict)")
+    upgrade = answer_function(ns, "upgrade", "upgrade(state_dict)")
     for what, old_sd in _ex2_cases():
         before = list(old_sd.items())
-        result, error = _call(upgrade, old_sd)
+        result, error = try_call(upgrade, old_sd)
         hint(error is None, f"upgrade raised {_short(error)} on {what}: rename hidden and out, "
                             "and keep every other key as it is" if error else "")
-        hint(isinstance(result, Mapping), f"upgrade returned {_kind(result)}: return "
+        hint(isinstance(result, Mapping), f"upgrade returned {kind_of(result)}: return "
                                           "a dict from Net's names to tensors")
         hint(len(old_sd) == len(before) and all(old_sd.get(k) is t for k, t in before),
              "upgrade changed the dict it was given: build a new dict and leave the old one as "
@@ -262,7 +245,7 @@ def check_exercise_2(ns: dict[str, Any]) -> None:
         hint(result is not old_sd, "upgrade returned the dict it was given: return a new dict")
         _check_names(result, old_sd, what)
         if "Net" in what:
-            _, error = _call(Net().load_state_dict, result)
+            _, error = try_call(Net().load_state_dict, result)
             hint(error is None, f"Net refuses your dict ({_short(error) if error else ''}): "
                                 "hidden was Net's first layer (fc1), out its second (fc2)")
     passed(2)
@@ -338,7 +321,7 @@ def _run_fine_tune(fine_tune: Callable[..., Any], model: nn.Module, loader: _Cou
                    epochs: int) -> tuple[Any, dict[str, Any]]:
     """The answer's ``fine_tune``, watched; a hint if it raised."""
     with _watched(model) as seen:
-        result, error = _call(fine_tune, model, loader, epochs)
+        result, error = try_call(fine_tune, model, loader, epochs)
     if error is not None:
         hint(any(p.requires_grad for p in model.parameters()), f"you froze every layer, so "
              f"training failed ({_short(error)}). Freeze only fc1, the loaded layer; hidden and "
@@ -382,7 +365,7 @@ def _check_optimizer(model: nn.Module, optimizer: Any, loader: _CountingLoader,
     """The optimizer returned is the one that stepped, once per batch, over the trainable
     parameters only."""
     hint(isinstance(optimizer, torch.optim.Optimizer), f"fine_tune returned "
-         f"{_kind(optimizer)}: return the optimizer you trained with")
+         f"{kind_of(optimizer)}: return the optimizer you trained with")
     batches, steps = sum(loader.passes), seen["steps"].get(optimizer, 0)
     hint(steps > 0 or not seen["steps"], "the optimizer you returned never took a step, another "
                                          "one did: return the optimizer you trained with")
@@ -401,7 +384,7 @@ def _check_optimizer(model: nn.Module, optimizer: Any, loader: _CountingLoader,
 def check_exercise_3(ns: dict[str, Any]) -> None:
     """``fine_tune(model, train_loader, epochs)``: freezes fc1 before training, trains hidden and
     fc2 for exactly ``epochs`` passes over ``train_loader``, returns the optimizer that did it."""
-    fine_tune = _function(ns, "fine_tune", "fine_tune(model, train_loader, epochs)")
+    fine_tune = answer_function(ns, "fine_tune", "fine_tune(model, train_loader, epochs)")
     deep_net = given(ns, "DeepNet", type, "the lesson's DeepNet (run the lesson's cells)")
     for epochs in (2, 3):
         model, loader = _warm_started(deep_net), _new_task_loader()

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import inspect
 import io
 import pickle
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from torch.export import Dim
 
 from ckpt_helpers import ReLUNet, inspect_checkpoint, state_dicts_equal
 from ckpt_kit.checks import given, hint, passed
+from ckpt_kit.checks.probes import LEFT_OUT, torch_loads
 from ckpt_kit.formats import EXPORT_PT2, TORCHSCRIPT
 
 # Mutants of the reference solutions that are still correct answers (see the lesson's tests).
@@ -230,36 +229,12 @@ def _write_ex3_files() -> tuple[nn.Module, torch.Tensor]:
 SCRIPT_NAME = "<deploy_script>"  # the file name the script's code is compiled under
 
 
-@contextlib.contextmanager
-def _script_loads() -> Iterator[list[Any]]:
-    """The ``weights_only`` of every ``torch.load`` that the script's own code calls (not the
-    ones inside ``torch.export.load``), whatever it passes as the file; restored on exit."""
-    seen: list[Any] = []
-    original = torch.load
-    signature = inspect.signature(original)
-
-    def load(*args: Any, **kwargs: Any) -> Any:
-        if sys._getframe(1).f_code.co_filename == SCRIPT_NAME:
-            try:
-                bound = signature.bind(*args, **kwargs)
-                bound.apply_defaults()
-                seen.append(bound.arguments["weights_only"])
-            except TypeError:  # torch.load itself says what is wrong with the call
-                seen.append(kwargs.get("weights_only"))
-        return original(*args, **kwargs)
-
-    torch.load = torch.serialization.load = load
-    try:
-        yield seen
-    finally:
-        torch.load = torch.serialization.load = original
-
-
 def _run_script(script: str) -> list[Any]:
-    """Run the script as a program of its own would; the ``weights_only`` of its loads."""
+    """Run the script as a program of its own would; the ``weights_only`` of the loads its own
+    code calls (not those inside ``torch.export.load``)."""
     printed = io.StringIO()  # what the script prints stays out of the check's output
     try:
-        with _script_loads() as loads, contextlib.redirect_stdout(printed), \
+        with torch_loads() as loads, contextlib.redirect_stdout(printed), \
                 contextlib.redirect_stderr(printed):
             exec(compile(script, SCRIPT_NAME, "exec"),  # noqa: S102 - what the check runs
                  {"__name__": "__main__"})
@@ -268,7 +243,8 @@ def _run_script(script: str) -> list[Any]:
                     "of this notebook's classes, variables or imports: import torch, load the "
                     "program with torch.export.load(...).module(), predict, torch.save the "
                     "predictions)")
-    return loads
+    return [None if load.weights_only is LEFT_OUT else load.weights_only
+            for load in loads if load.caller == SCRIPT_NAME]
 
 
 def _saved_predictions() -> torch.Tensor:

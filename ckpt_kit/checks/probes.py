@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -57,14 +58,38 @@ def answer_function(ns: dict[str, Any], name: str, signature: str) -> Callable[.
     return function
 
 
+def try_call(function: Callable[..., Any], *args: Any) -> tuple[Any, Exception | None]:
+    """``function(*args)`` and the exception it raised, if any. The stub's bare
+    ``NotImplementedError()`` goes through: the checker reads it as "not answered yet"."""
+    try:
+        return function(*args), None
+    except NotImplementedError as error:
+        if not str(error):
+            raise
+        return None, error
+    except Exception as error:  # noqa: BLE001 - any mistake of the answer becomes a hint
+        return None, error
+
+
+def kind_of(value: object) -> str:
+    """What a value is, for a hint.
+
+    >>> kind_of(3), kind_of([])
+    ('an int', 'a list')
+    """
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
 @dataclass(frozen=True)
 class Load:
-    """One ``torch.load`` call: its file, ``weights_only`` as passed (or ``LEFT_OUT``), and the
-    names of the globals allowed while it ran."""
+    """One ``torch.load`` call: its file, ``weights_only`` as passed (or ``LEFT_OUT``), the
+    names of the globals allowed while it ran, and the file of the code that called it."""
 
     file: Any
     weights_only: Any
     allowed: frozenset[str]
+    caller: str = ""
 
 
 def global_name(entry: Any) -> str:
@@ -106,7 +131,7 @@ def torch_loads() -> Iterator[list[Load]]:
         except TypeError:
             arguments = {}
         seen.append(Load(arguments.get("f"), arguments.get("weights_only", LEFT_OUT),
-                         allowed_names()))
+                         allowed_names(), sys._getframe(1).f_code.co_filename))
         return original(*args, **kwargs)
 
     torch.load = torch.serialization.load = load
