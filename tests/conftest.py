@@ -87,10 +87,12 @@ def answered_notebook(tmp_path, name: str, answers: dict[int, str], forge_output
     return path
 
 
-def answer_cases(kind: str) -> list[tuple[str, int]]:
-    """(lesson, k) for every k-th answer of that kind that some exercise of the lesson has."""
+def answer_cases(kind: str, most: int | None = None) -> list[tuple[str, int]]:
+    """(lesson, k) for every k-th answer of that kind that some exercise of the lesson has; the
+    first ``most`` of them only, where given."""
     return [(name, k) for name in ANSWERS
-            for k in range(max(len(a[kind]) for a in ANSWERS[name].values()))]
+            for k in range(min(max(len(a[kind]) for a in ANSWERS[name].values()),
+                               most or 10**6))]
 
 
 # --- checkpoints ------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The answer checker rejects wrong answers: each plausible wrong answer listed in
-exercise_answers.py fails with its hint, even when the student's file has gutted check cells and
-stored outputs that claim the check passed (the checker runs the reference checks instead).
+"""The answer checker rejects wrong answers end to end: the first three plausible wrong answers
+of every exercise (tests/answers/) fail with their hints, even when the student's file has gutted
+check cells and stored outputs that claim the check passed (the checker runs the reference checks
+instead). Every listed answer, all of them, is graded in the forked run of test_mutants.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from exercise_answers import ANSWERS
 pytestmark = pytest.mark.slow  # every listed wrong answer through the checker: pytest -m slow
 
 
-@pytest.mark.parametrize("name, k", answer_cases("wrong"))
+@pytest.mark.parametrize("name, k", answer_cases("wrong", most=3))
 def test_wrong_answers_fail_with_a_hint_despite_forged_checks_and_outputs(tmp_path, name, k):
     wrong = {n: a["wrong"][k] for n, a in ANSWERS[name].items() if k < len(a["wrong"])}
     path = answered_notebook(tmp_path, name, {n: w[0] for n, w in wrong.items()},

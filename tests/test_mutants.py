@@ -4,7 +4,8 @@
 - the forked grader gives the verdicts the real checker gives, on a sample;
 - the campaign: every mutant of every exercise is killed or listed as equivalent (with a
   reason), at least 10 that are not, and the reference solutions pass with every name a check
-  could have borrowed from the notebook shadowed by a decoy.
+  could have borrowed from the notebook shadowed by a decoy;
+- in the same forked run, every listed answer of tests/answers/ gets its verdict and hint.
 """
 
 from __future__ import annotations
@@ -177,13 +178,23 @@ def _decoyed_reference(nb, ex) -> str:
 
 
 def _campaign_with_decoys(name: str):
+    """One forked run of the lesson grading, per exercise: every mutant, the reference with
+    decoys, and every listed wrong and right answer."""
     nb = nbformat.read(SOLUTIONS_DIR / name, as_version=4)
+    sources = {cell.id: cell.source for cell in nb.cells}
     generated = lesson_mutants(name)
-    decoyed = {ex.number: _decoyed_reference(nb, ex) for ex in find_exercises(nb)}
-    outcomes = grade_lesson(name, {n: [m.source for m in ms] + [decoyed[n]]
+    extra = {}  # per exercise: (whole answer cell, the hint piece it must get or None to pass)
+    for ex in find_exercises(nb):
+        listed = ANSWERS[name][ex.number]
+        extra[ex.number] = [(_decoyed_reference(nb, ex), None)] + [
+            (_with_answer(sources[ex.answer_id], answer), piece)
+            for answer, piece in listed["wrong"]] + [
+            (_with_answer(sources[ex.answer_id], answer), None) for answer in listed["right"]]
+    outcomes = grade_lesson(name, {n: [m.source for m in ms] + [a for a, _ in extra[n]]
                                    for n, ms in generated.items()})
-    reports = classify(name, generated, {n: o[:-1] for n, o in outcomes.items()})
-    return reports, {n: o[-1] for n, o in outcomes.items()}
+    reports = classify(name, generated, {n: o[:len(generated[n])] for n, o in outcomes.items()})
+    answered = {n: list(zip(extra[n], o[len(generated[n]):])) for n, o in outcomes.items()}
+    return reports, answered
 
 
 @pytest.fixture(scope="module")
@@ -207,9 +218,24 @@ def test_every_mutant_is_killed_or_a_listed_equivalent(campaign, name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", LESSONS)
 def test_shadowing_the_names_a_check_could_borrow_changes_no_verdict(campaign, name):
-    _, decoyed = campaign[name]
-    for number, outcome in decoyed.items():
+    _, answered = campaign[name]
+    for number, results in answered.items():
+        (_, _), outcome = results[0]  # the reference solution, with decoys after it
         assert outcome.passed, (number, outcome)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LESSONS)
+def test_every_listed_answer_gets_its_verdict_and_hint(campaign, name):
+    # every answer in tests/answers/, graded in the forked run (the checker runs a sample of them
+    # end to end, in test_checker.py and test_checker_wrong_answers.py)
+    _, answered = campaign[name]
+    for number, results in answered.items():
+        for (answer, piece), outcome in results[1:]:
+            if piece is None:
+                assert outcome.passed, (number, answer, outcome)
+            else:
+                assert not outcome.passed and piece in outcome.message, (number, answer, outcome)
 
 
 @pytest.mark.parametrize("name", LESSONS)
