@@ -11,7 +11,7 @@ import re
 import nbformat
 import pytest
 
-from ckpt_kit.exercises import (SOLUTION_BEGIN, clean_notebook, find_exercises,
+from ckpt_kit.exercises import (PREDICT_TAG, SOLUTION_BEGIN, clean_notebook, find_exercises,
                                make_student_notebook)
 from ckpt_kit.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
 
@@ -112,3 +112,62 @@ def test_student_notebook_is_generated_from_the_instructor_notebook(path):
     assert committed.rstrip("\n") == expected.rstrip("\n"), (
         f"notebooks/{path.name} is stale: run `python -m ckpt_helpers student`")
     assert SOLUTION_BEGIN not in committed
+
+
+def _teaching_words(nb) -> int:
+    """Words of markdown up to and including the cell with the "## Exercises" heading."""
+    words = 0
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            words += len(cell.source.split())
+            if re.search(r"^## Exercises", cell.source, flags=re.M):
+                return words
+    raise AssertionError("no ## Exercises heading")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
+def test_the_teaching_part_fits_its_minutes(path):
+    # what an instructor teaches in 25 minutes: at most 1,500 words before the exercises; the rest
+    # goes into an optional "Going further" section after them
+    assert _teaching_words(read(path)) <= 1500
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
+def test_going_further_comes_after_the_exercises(path):
+    nb = read(path)
+    last_check = [cell.id for cell in nb.cells].index(find_exercises(nb)[-1].check_id)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and re.search(r"^## Going further", cell.source, re.M):
+            assert i > last_check and "## Going further (optional)" in cell.source
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
+def test_predict_cells_ask_first_and_ship_without_their_output(path):
+    solution, student = read(path), read(NOTEBOOKS_DIR / path.name)
+    shipped = {cell.id: cell for cell in student.cells}
+    for i, cell in enumerate(solution.cells):
+        if PREDICT_TAG in cell.metadata.get("tags", []):
+            before = solution.cells[i - 1]
+            assert before.cell_type == "markdown" and "**Predict:**" in before.source, cell.id
+            assert cell.outputs, f"{cell.id}: the instructor notebook keeps the answer"
+            assert shipped[cell.id].outputs == [], f"{cell.id}: students predict before running"
+
+
+@pytest.mark.parametrize("lesson", ["03", "07"])
+def test_the_predictions_the_instructor_guide_asks_for_are_in_the_lesson(lesson):
+    path = next(SOLUTIONS_DIR.glob(f"{lesson}_*.ipynb"))
+    assert any(PREDICT_TAG in cell.metadata.get("tags", []) for cell in read(path).cells)
+
+
+@pytest.mark.parametrize("lesson, calls", [
+    ("02", [".backward()", ".step()"]),          # the training loop itself, before `train`
+    ("04", ["os.fsync(", "os.replace("]),         # the crash-safe save, before save_checkpoint
+    ("07", ["pickletools."]),                    # a pickle's imports, before inspect_checkpoint
+])
+def test_the_mechanics_run_in_a_lesson_cell_before_the_helper(lesson, calls):
+    nb = read(next(SOLUTIONS_DIR.glob(f"{lesson}_*.ipynb")))
+    exercise_cells = {i for ex in find_exercises(nb) for i in (ex.answer_id, ex.check_id)}
+    lesson_code = "\n".join(cell.source for cell in code_cells(nb)
+                            if cell.id not in exercise_cells)
+    for call in calls:
+        assert call in lesson_code, call
