@@ -192,9 +192,8 @@ def run_all(browser, lab, path: str, screenshot: str,
             time.sleep(0.25)
         else:
             raise AssertionError(f"{path}: still running after {RUN_TIMEOUT_S} s")
-        page.wait_for_timeout(500)  # let widget views finish rendering
+        cells = _rendered(page, path)
         ARTIFACTS.mkdir(exist_ok=True)
-        cells = page.evaluate(READ_CELLS)
         for cell_id, file_name in (cell_shots or {}).items():
             page.evaluate(SCROLL_TO, cell_id)
             page.wait_for_timeout(300)
@@ -208,6 +207,31 @@ def run_all(browser, lab, path: str, screenshot: str,
         with contextlib.suppress(Exception):  # free the kernel's memory for the next notebook
             page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
         page.close()
+
+
+def _unrendered(name: str, cells: list[dict]) -> list[str]:
+    """The cells that ran and should show a widget or an image but show none (yet)."""
+    expected = expected_rendering(name)
+    missing = []
+    for cell in cells:
+        if cell["count"] is None or cell["errors"]:
+            continue
+        widget, image = expected.get(cell["id"], (False, False))
+        if (widget and not cell["widgets"]) or (image and not cell["images"]):
+            missing.append(cell["id"])
+    return missing
+
+
+def _rendered(page, path: str, wait_s: float = 30) -> list[dict]:
+    """Every code cell as the page shows it, once the outputs have been drawn: on a busy machine
+    the page draws figures and widget views a while after the kernel is idle."""
+    name = Path(path).name
+    deadline = time.monotonic() + wait_s
+    while True:
+        cells = page.evaluate(READ_CELLS)
+        if not _unrendered(name, cells) or time.monotonic() > deadline:
+            return cells
+        page.wait_for_timeout(500)
 
 
 # Cells that show a widget whose output the instructor notebook does not store (their output is
@@ -230,14 +254,9 @@ def expected_rendering(name: str) -> dict[str, tuple[bool, bool]]:
 
 
 def check_rendering(name: str, cells: list[dict]) -> None:
-    expected = expected_rendering(name)
-    for cell in cells:
-        if cell["count"] is None or cell["errors"]:
-            continue
-        widget, image = expected.get(cell["id"], (False, False))
-        where = f"{name}: {cell['first_line']!r}"
-        assert not widget or cell["widgets"], f"{where}: no widget rendered"
-        assert not image or cell["images"], f"{where}: no image rendered"
+    lines = {cell["id"]: cell["first_line"] for cell in cells}
+    missing = [lines[cell_id] for cell_id in _unrendered(name, cells)]
+    assert not missing, f"{name}: no widget or image rendered in {missing}"
 
 
 @pytest.mark.parametrize("name", LESSONS)
