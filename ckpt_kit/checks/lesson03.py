@@ -31,6 +31,7 @@ from ckpt_kit.checks import given, hint, passed
 from ckpt_kit.checks.probes import (
     Load,
     ModelEvent,
+    answer_call,
     global_name,
     model_events,
     torch_loads,
@@ -65,27 +66,13 @@ EQUIVALENT_MUTANTS: dict[int, dict[str, str]] = {
 _EX1_LR, _EX1_SEED = 0.1, 1  # ex1_optimizer's learning rate and ex1_train_loader's seed
 
 
-
 # --- probes ------------------------------------------------------------------------------------
 
 
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": .")
-
-
-def _answer_call(description: str, function: Callable[..., Any], *args: Any) -> Any:
-    """``function(*args)``; an exception it raises becomes a hint that names the call."""
-    try:
-        return function(*args)
-    except NotImplementedError as error:
-        if not str(error):
-            raise  # the stub: the checker says "not answered yet"
-        hint(False, f"{description} raised {_first_line(error)}")
-    except Exception as error:  # noqa: BLE001 - the student's code may raise anything
-        advice = (": load_state_dict takes a dict, so pass it torch.load(path, "
-                  "weights_only=True), not the path" if "dict-like" in str(error) else "")
-        hint(False, f"{description} raised {_first_line(error)}{advice}")
+def _dict_advice(error: BaseException) -> str:
+    """What to do when ``load_state_dict`` was handed a path."""
+    return (": load_state_dict takes a dict, so pass it torch.load(path, weights_only=True), not "
+            "the path" if "dict-like" in str(error) else "")
 
 
 def _safe_loads(loads: list[Load], what: str, how: str) -> None:
@@ -246,7 +233,8 @@ def _ex2_loads_exactly(load_trusted: Callable[..., Any], whole_path: Path, regre
                        before: frozenset[str], saved: dict[str, Any]) -> None:
     """load_trusted(ex2_whole_path) allows exactly the file's globals, during the load only."""
     with torch_loads() as loads:
-        loaded = _answer_call("load_trusted(ex2_whole_path)", load_trusted, whole_path)
+        loaded = answer_call("load_trusted(ex2_whole_path)", load_trusted, whole_path,
+                             advice=_dict_advice)
     _safe_loads(loads, "load_trusted(ex2_whole_path)", _EX2_HOW)
     needed = set(torch.serialization.get_unsafe_globals_in_checkpoint(whole_path))
     extra = sorted(set().union(*(load.allowed for load in loads)) - needed - before)
@@ -313,7 +301,8 @@ def _ex3_call(predict: Callable[..., Any], path: Path, X: torch.Tensor, what: st
               ) -> tuple[Any, list[Load], list[ModelEvent]]:
     """predict(path, X) with its loads and model events recorded; autograd must stay on."""
     with torch_loads() as loads, model_events() as events:
-        result = _answer_call(f"predict_from_file({what})", predict, path, X)
+        result = answer_call(f"predict_from_file({what})", predict, path, X,
+                             advice=_dict_advice)
     autograd_on = torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
     torch.set_grad_enabled(True)  # for the rest of the notebook, whatever the answer did
     hint(autograd_on, "predict_from_file switched autograd off for the rest of the notebook "

@@ -44,6 +44,7 @@ from ckpt_helpers import (
     train,
 )
 from ckpt_kit.checks import Recording, given, hint, passed, recording
+from ckpt_kit.checks.probes import answer_call
 
 # Mutants of the reference solutions that are still correct (python -m ckpt_helpers mutants 04).
 EQUIVALENT_MUTANTS: dict[int, dict[str, str]] = {1: {}, 2: {}, 3: {}}
@@ -136,24 +137,6 @@ def _generators_kept() -> Iterator[None]:
             random.setstate(python)
 
 
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": .")
-
-
-def _answer_call(description: str, function: Callable[..., Any], *args: Any,
-                 advice: Callable[[BaseException], str] = lambda error: "") -> Any:
-    """``function(*args)``; an exception it raises becomes a hint that names the call."""
-    try:
-        return function(*args)
-    except NotImplementedError as error:
-        if not str(error):
-            raise  # the stub: the checker says "not answered yet"
-        hint(False, f"{description} raised {_first_line(error)}{advice(error)}")
-    except Exception as error:  # noqa: BLE001 - the student's code may raise anything
-        hint(False, f"{description} raised {_first_line(error)}{advice(error)}")
-
-
 def _load_as_the_check_does(path: Path) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # protocol warnings: the refusal says enough
@@ -180,7 +163,7 @@ def _ex1_save(save_ckpt: Callable[..., Any], path: Path, loss: torch.Tensor, run
     ex1_path.unlink(missing_ok=True)  # if it appears, the answer saved there
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _answer_call("save_ckpt(path, epoch, loss, args, model, optimizer, scheduler, "
+        answer_call("save_ckpt(path, epoch, loss, args, model, optimizer, scheduler, "
                      "train_loader)", save_ckpt, path, np.int64(2), loss,
                      argparse.Namespace(**_CONFIG), run.model, run.optimizer, run.scheduler,
                      run.train_loader)
@@ -410,7 +393,7 @@ def check_exercise_2(ns: dict[str, Any]) -> None:
         torch.manual_seed(12345)  # a new process: its generators start anywhere
         random.seed(12345)
         with recording(torch, "load") as loads, recording(torch, "set_rng_state") as rng_sets:
-            result = _answer_call("resume(path)", resume, path, advice=_ex2_advice(version))
+            result = answer_call("resume(path)", resume, path, advice=_ex2_advice(version))
         torch_state, python_state = torch.get_rng_state(), random.getstate()
         _ex2_loaded_safely(loads)
         resumed = _ex2_returned(result)
@@ -479,7 +462,7 @@ def check_exercise_3(ns: dict[str, Any]) -> None:
             with torch.no_grad():
                 for p in model.parameters():
                     p.fill_(epoch)  # the weights tell which epoch they are from
-            returned = _answer_call(f"keep_best(path, {epoch}, {val_loss}, {best}, model)",
+            returned = answer_call(f"keep_best(path, {epoch}, {val_loss}, {best}, model)",
                                     keep_best, path, epoch, val_loss, best, model)
             previous_best = best
             if val_loss < best:
