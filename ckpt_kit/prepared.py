@@ -64,7 +64,9 @@ class _CappedText(io.StringIO):
 
 def _shell() -> InteractiveShell:
     """An IPython shell like a kernel's, without its display machinery."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib  # no windows: figures are drawn off screen, in this process only
+
+    matplotlib.use("Agg")
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance(colors="nocolor")

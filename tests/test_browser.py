@@ -114,9 +114,11 @@ def lab(tmp_path_factory):
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(json.dumps(values))
     port, token = _free_port(), "kit-browser-test"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
-           "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
+    # a kernel draws figures inline only when no MPLBACKEND (such as Agg) is inherited
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env |= {"OMP_NUM_THREADS": "1", "JUPYTERLAB_SETTINGS_DIR": str(settings),
+            "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
+            "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
     log = open(root / "lab.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
