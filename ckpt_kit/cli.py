@@ -1,4 +1,5 @@
-"""The kit's command line: ``python -m ckpt_helpers check | student | inspect | mutants``."""
+"""The kit's command line: ``python -m ckpt_helpers check | grade | student | inspect |
+mutants``."""
 
 from __future__ import annotations
 
@@ -78,12 +79,27 @@ def _mutants(lessons: Sequence[str], jobs: int, readme: bool) -> int:
     return 1 if failed else 0
 
 
+def _grade(submissions: Path, out: Path, jobs: int, timeout: float, memory: float) -> int:
+    from ckpt_kit.gradebook import grade_class
+    from ckpt_kit.sandbox import Limits
+
+    if jobs < 1 or timeout <= 0 or memory <= 0:
+        print("error: --jobs, --timeout and --memory must be positive", file=sys.stderr)
+        return 2
+    try:
+        print(grade_class(submissions, out, jobs, timeout, Limits(memory=int(memory * 2**30))))
+    except (FileNotFoundError, ValueError, PermissionError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m ckpt_helpers check NOTEBOOK``, ``... student`` or ``... inspect FILE``."""
     parser = argparse.ArgumentParser(
         prog="python -m ckpt_helpers",
-        description="The kit's tools: check a student notebook, regenerate the student "
-                    "notebooks, or inspect checkpoint files.")
+        description="The kit's tools: check a student notebook, grade a class, regenerate "
+                    "the student notebooks, or inspect checkpoint files.")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="check the exercises of a student notebook")
     check.add_argument("notebook", type=Path)
@@ -103,7 +119,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     mutants.add_argument("--jobs", type=int, default=2, help="lessons graded at once (2)")
     mutants.add_argument("--readme", action="store_true",
                          help="write the table into README.md between its markers")
+    grade = commands.add_parser("grade", help="grade a class: one folder per student, "
+                                              "into a gradebook, feedback and a summary")
+    grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                       help="a folder with one folder per student (named after the student)")
+    grade.add_argument("--out", type=Path, required=True, metavar="RESULTS",
+                       help="where to write gradebook.csv, feedback/ and summary.html")
+    grade.add_argument("--jobs", type=int, default=2, help="notebooks graded at once (2)")
+    grade.add_argument("--timeout", type=float, default=120, metavar="SECONDS",
+                       help="time each answer and its check may take (120)")
+    grade.add_argument("--memory", type=float, default=4, metavar="GIB",
+                       help="memory each submission may use on top of the lesson's (4)")
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        return _grade(args.submissions, args.out, args.jobs, args.timeout, args.memory)
     if args.command == "mutants":
         return _mutants(args.lessons, args.jobs, args.readme)
     if args.command == "inspect":
