@@ -94,6 +94,20 @@ def _grade(submissions: Path, out: Path, jobs: int, timeout: float, memory: floa
     return 0
 
 
+def _nbgrader_course(course_dir: Path, lessons: Sequence[str]) -> int:
+    from ckpt_kit.nbgrader_course import make_course
+
+    try:
+        course = make_course(course_dir, lessons)
+    except (ValueError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for path in [*sorted(course.rglob("*.ipynb")), course / "nbgrader_config.py"]:
+        print(f"wrote {path}")
+    print(f"then, in {course}: nbgrader generate_assignment ASSIGNMENT (see README.md)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m ckpt_helpers check NOTEBOOK``, ``... student`` or ``... inspect FILE``."""
     parser = argparse.ArgumentParser(
@@ -130,7 +144,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="time each answer and its check may take (120)")
     grade.add_argument("--memory", type=float, default=4, metavar="GIB",
                        help="memory each submission may use on top of the lesson's (4)")
+    course = commands.add_parser("nbgrader-course", help="write an nbgrader course folder: each "
+                                                         "lesson an assignment, ready to autograde")
+    course.add_argument("course_dir", type=Path, metavar="COURSE_DIR",
+                        help="a new or empty folder for the course")
+    course.add_argument("lessons", nargs="*", metavar="NN",
+                        help="only these lessons (e.g. 01 02); all when none is given")
     args = parser.parse_args(argv)
+    if args.command == "nbgrader-course":
+        return _nbgrader_course(args.course_dir, args.lessons)
     if args.command == "grade":
         return _grade(args.submissions, args.out, args.jobs, args.timeout, args.memory)
     if args.command == "mutants":

@@ -9,6 +9,11 @@ Conventions, kept by every instructor notebook in ``notebooks/solutions/``:
 The student version of a notebook is the instructor version with each solution replaced by
 STUB, its outputs cleared and its volatile metadata removed: ``python -m ckpt_helpers student``.
 A cell tagged ``predict`` (its markdown asks "Predict: ...") also ships without its output.
+
+Both versions carry nbgrader's cell metadata, derived from those markers on every clean: the
+answer cell is a solution cell, the check cell a locked, autograded test cell worth
+POINTS, so that a course folder made from them (``ckpt_kit.nbgrader_course``) grades with
+``nbgrader autograde``. The lesson cells carry none: students may change them as they explore.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 PREDICT_TAG = "predict"  # a cell whose result students predict: its output is not shipped
+POINTS = 1  # what nbgrader gives a passed exercise: the kit's verdicts are pass or fail
 _CHECK_LINE = re.compile(r"#\s*Check:\s*Exercise\s+(\d+)\s*(?:[-—:]\s*)?(.*)")
 
 
@@ -86,8 +92,28 @@ def _blank_solutions(source: str) -> str:
     return "\n".join(out)
 
 
+def nbgrader_metadata(nb: NotebookNode) -> dict[str, dict]:
+    """nbgrader's cell metadata (schema 3) for each exercise cell of an instructor notebook, by
+    cell id: the answer cell is a solution cell, the check cell a locked test cell that
+    ``nbgrader autograde`` runs and gives POINTS unless it raises (or writes to stderr).
+
+    >>> import nbformat; nbgrader_metadata(nbformat.v4.new_notebook())
+    {}
+    """
+    metadata: dict[str, dict] = {}
+    for ex in find_exercises(nb):
+        # nbgrader's grade_id is the cell id: unique, and in the characters both allow
+        metadata[ex.answer_id] = {"grade": False, "grade_id": ex.answer_id, "locked": False,
+                                  "schema_version": 3, "solution": True, "task": False}
+        metadata[ex.check_id] = {"grade": True, "grade_id": ex.check_id, "locked": True,
+                                 "points": POINTS, "schema_version": 3, "solution": False,
+                                 "task": False}
+    return metadata
+
+
 def clean_notebook(nb: NotebookNode) -> NotebookNode:
-    """Drop volatile metadata in place (versions, timings, widget ids) so diffs show content.
+    """Drop volatile metadata in place (versions, timings, widget ids) so diffs show content,
+    and set the exercise cells' nbgrader metadata afresh from their markers.
 
     >>> import nbformat; clean_notebook(nbformat.v4.new_notebook()).metadata["kernelspec"]["name"]
     'python3'
@@ -97,9 +123,12 @@ def clean_notebook(nb: NotebookNode) -> NotebookNode:
                        "name": "python3"},
         "language_info": {"name": "python"},
     }
+    graded = nbgrader_metadata(nb)
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
         cell.metadata = {"tags": tags} if tags else {}
+        if cell.get("id") in graded:
+            cell.metadata["nbgrader"] = graded[cell.id]
         if cell.cell_type == "code":
             # a widget's saved view (a progress bar) names a model id that changes on every run
             outputs = [o for o in cell.outputs
@@ -116,8 +145,11 @@ def clean_notebook(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
-def make_student_notebook(solution: NotebookNode) -> NotebookNode:
+def make_student_notebook(solution: NotebookNode, *, blank: bool = True) -> NotebookNode:
     """The student version of an instructor notebook: answers blanked, their outputs cleared.
+
+    With ``blank=False`` the answers stay and only the outputs go: the source notebook of an
+    nbgrader course, whose ``generate_assignment`` blanks the answers itself.
 
     >>> import nbformat; make_student_notebook(nbformat.v4.new_notebook()).cells
     []
@@ -126,7 +158,8 @@ def make_student_notebook(solution: NotebookNode) -> NotebookNode:
     cell_ids = {cell_id for ex in find_exercises(nb) for cell_id in (ex.answer_id, ex.check_id)}
     for cell in nb.cells:
         if cell.id in cell_ids:
-            cell.source = _blank_solutions(cell.source)
+            if blank:
+                cell.source = _blank_solutions(cell.source)
             cell.outputs, cell.execution_count = [], None
         elif PREDICT_TAG in cell.metadata.get("tags", []):  # students predict before they run
             cell.outputs, cell.execution_count = [], None

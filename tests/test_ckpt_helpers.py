@@ -28,7 +28,8 @@ KIT_MODULES = sorted(
 # what each kind of module may import of the kit: imports run one way
 CHECKPOINT_MODULES = ("errors", "formats", "saving", "loading", "inspection", "state_dicts")
 EXERCISE_TOOLING = ("ckpt_kit.exercises", "ckpt_kit.checker", "ckpt_kit.cli",
-                    "ckpt_kit.prepared", "ckpt_kit.mutants")
+                    "ckpt_kit.prepared", "ckpt_kit.mutants", "ckpt_kit.nbgrader_course",
+                    "ckpt_kit.batch", "ckpt_kit.gradebook", "ckpt_kit.report", "ckpt_kit.sandbox")
 
 
 def test_docstring_examples_run():
