@@ -38,7 +38,7 @@ from ckpt_kit.checker import (
     _results,
 )
 from ckpt_kit.exercises import find_exercises
-from ckpt_kit.paths import SANITIZE_FILE, SOLUTIONS_DIR
+from ckpt_kit.paths import REFERENCES_DIR, SANITIZE_FILE
 from ckpt_kit.prepared import OUTPUT_LIMIT, _CappedText, _shell
 from ckpt_kit.sandbox import Limits, confine
 
@@ -119,7 +119,7 @@ class _Prepared:
         import nbformat
 
         self.name = name
-        self.reference = nbformat.read(SOLUTIONS_DIR / name, as_version=4)
+        self.reference = nbformat.read(REFERENCES_DIR / name, as_version=4)
         self.exercises = find_exercises(self.reference)
         self.rules = _sanitize_rules()
         code = [c for c in self.reference.cells if c.cell_type == "code"]

@@ -1,7 +1,9 @@
 """The answer checker: grade a student notebook by what its answers do.
 
-The checker takes the instructor notebook and puts into it only the student's answer cells; the
-lesson, the check cells and the outputs the checks must reproduce come from the reference. It
+The checker takes the lesson's reference (``ckpt_kit/lessons/``: the instructor notebook without
+its solutions) and puts into it only the student's answer cells; the lesson, the check cells and
+the outputs the checks must reproduce come from the reference. It never reads the solutions, so
+students need no access to ``notebooks/solutions/``. It
 runs that notebook under nbval in a temporary folder and turns each exercise's two cells into a
 verdict with a sentence for the student.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ckpt_kit.exercises import STUB, Exercise, find_exercises
-from ckpt_kit.paths import SANITIZE_FILE, SOLUTIONS_DIR
+from ckpt_kit.paths import REFERENCES_DIR, SANITIZE_FILE
 from ckpt_kit.terminal import strip_ansi
 
 if TYPE_CHECKING:  # only for type hints: nbformat is imported by the functions that use it
@@ -190,7 +192,7 @@ def _same_lesson(student: NotebookNode, name: str) -> None:
     import nbformat
 
     signatures = {p.name: _signature(nbformat.read(p, as_version=4))
-                  for p in sorted(SOLUTIONS_DIR.glob("*.ipynb"))}
+                  for p in sorted(REFERENCES_DIR.glob("*.ipynb"))}
     mine = _signature(student)
     scores = {}
     for lesson, signature in signatures.items():
@@ -213,9 +215,9 @@ def _read_submission(path: Path) -> tuple[NotebookNode, NotebookNode]:
     if path.suffix != ".ipynb" or not path.is_file():
         raise FileNotFoundError(f"{path} is not a notebook file; pass e.g. "
                                 "notebooks/01_define_the_net.ipynb")
-    reference_path = SOLUTIONS_DIR / path.name
+    reference_path = REFERENCES_DIR / path.name
     if not reference_path.is_file():
-        known = ", ".join(p.name for p in sorted(SOLUTIONS_DIR.glob("*.ipynb")))
+        known = ", ".join(p.name for p in sorted(REFERENCES_DIR.glob("*.ipynb")))
         raise FileNotFoundError(f"no lesson is called {path.name}; the lessons are: {known}")
     try:
         student = nbformat.read(path, as_version=4)
@@ -251,7 +253,7 @@ def check_notebook(path: str | Path, cell_timeout: float = 300) -> list[Exercise
     """Grade a student notebook: run the instructor notebook with the student's answers in it.
 
     Only the answer cells come from the student; the lesson and the check cells, and the
-    outputs the checks must reproduce, come from ``notebooks/solutions/``, so an answer is
+    outputs the checks must reproduce, come from ``ckpt_kit/lessons/``, so an answer is
     judged by what it does, never by what the student's file says it printed. Runs nbval;
     every answer and its check get ``cell_timeout`` seconds.
     """

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ckpt_kit.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
+from ckpt_kit.paths import NOTEBOOKS_DIR, REFERENCES_DIR, SOLUTIONS_DIR
 
 if TYPE_CHECKING:  # only for type hints: nbformat is imported by the functions that use it
     from nbformat import NotebookNode
@@ -50,11 +50,15 @@ class Exercise:
 def find_exercises(nb: NotebookNode) -> list[Exercise]:
     """The exercises of an instructor notebook, in order; ``ValueError`` if one is malformed.
 
+    An answer cell holds SOLUTION_BEGIN; in a notebook without any (the solutions blanked), it
+    is the cell with nbgrader's solution metadata.
+
     >>> import nbformat; find_exercises(nbformat.v4.new_notebook())
     []
     """
     exercises: list[Exercise] = []
     answer = None  # the last solution cell not yet claimed by a check cell
+    marked = any(SOLUTION_BEGIN in cell.source for cell in nb.cells if cell.cell_type == "code")
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -65,7 +69,8 @@ def find_exercises(nb: NotebookNode) -> list[Exercise]:
                 raise ValueError(f"the check of Exercise {number} has no answer cell before it")
             exercises.append(Exercise(number, match.group(2).strip(), answer.id, cell.id))
             answer = None
-        elif SOLUTION_BEGIN in cell.source:
+        elif (SOLUTION_BEGIN in cell.source if marked else
+              cell.metadata.get("nbgrader", {}).get("solution")):
             if answer is not None:
                 raise ValueError(f"solution cell {answer.id} is not followed by a check cell")
             answer = cell
@@ -166,6 +171,25 @@ def make_student_notebook(solution: NotebookNode, *, blank: bool = True) -> Note
     return nb
 
 
+def make_reference_notebook(solution: NotebookNode) -> NotebookNode:
+    """What the checker needs of a lesson, and nothing a student must not see: the student
+    version, with the outputs its check cells must print and no other output.
+
+    >>> import nbformat; make_reference_notebook(nbformat.v4.new_notebook()).cells
+    []
+    """
+    nb = make_student_notebook(solution)
+    expected = {ex.check_id for ex in find_exercises(solution)}
+    stored = {cell.id: cell for cell in solution.cells if cell.id in expected}
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            if cell.id in stored:  # nbval compares the outputs of cells that have a count
+                cell.outputs = copy.deepcopy(stored[cell.id].outputs)
+                cell.execution_count = stored[cell.id].execution_count
+    return nb
+
+
 def _execute_in_place(path: Path) -> None:
     """Run a notebook top to bottom in its own folder and store its outputs."""
     import nbformat
@@ -179,9 +203,11 @@ def _execute_in_place(path: Path) -> None:
 
 def write_student_notebooks(execute: bool = False, *, solutions_dir: Path = SOLUTIONS_DIR,
                             students_dir: Path = NOTEBOOKS_DIR,
+                            references_dir: Path | None = REFERENCES_DIR,
                             lessons: tuple[str, ...] = ()) -> list[Path]:
     """Clean every instructor notebook (re-running it first if ``execute``) and write its
-    student version into ``notebooks/``; return the student notebooks' paths.
+    student version into ``notebooks/`` and its reference for the checker into
+    ``ckpt_kit/lessons/``; return the student notebooks' paths.
 
     ``lessons`` limits it to the notebooks whose names start with one of them (``"03"``).
     """
@@ -197,5 +223,8 @@ def write_student_notebooks(execute: bool = False, *, solutions_dir: Path = SOLU
         nbformat.write(solution, solution_path)
         student_path = Path(students_dir) / solution_path.name
         nbformat.write(make_student_notebook(solution), student_path)
+        if references_dir is not None:
+            nbformat.write(make_reference_notebook(solution),
+                           Path(references_dir) / solution_path.name)
         written.append(student_path)
     return written

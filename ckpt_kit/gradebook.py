@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ckpt_kit.exercises import find_exercises
-from ckpt_kit.paths import KIT_DIR, SOLUTIONS_DIR
+from ckpt_kit.paths import KIT_DIR, REFERENCES_DIR, SOLUTIONS_DIR
 from ckpt_kit.sandbox import Limits
 
 VERDICTS = ("passed", "wrong", "not answered", "error")
@@ -79,7 +79,7 @@ def verdict_of(passed: bool, message: str) -> str:
 
 def lessons() -> list[str]:
     """The lessons' notebook names, in order."""
-    return [p.name for p in sorted(SOLUTIONS_DIR.glob("*.ipynb"))]
+    return [p.name for p in sorted(REFERENCES_DIR.glob("*.ipynb"))]
 
 
 def find_notebooks(submissions: Path) -> dict[str, dict[str, list[Path]]]:
@@ -104,7 +104,7 @@ def find_notebooks(submissions: Path) -> dict[str, dict[str, list[Path]]]:
 def _kit_fingerprint(lesson: str, timeout: float, limits: Limits) -> str:
     """What a verdict depends on besides the notebook: the lesson, its checks, the grader."""
     digest = hashlib.sha256(f"{lesson}:{timeout:g}:{limits}".encode())
-    sources = [SOLUTIONS_DIR / lesson, KIT_DIR / "ckpt_kit" / "checks" / f"lesson{lesson[:2]}.py",
+    sources = [REFERENCES_DIR / lesson, KIT_DIR / "ckpt_kit" / "checks" / f"lesson{lesson[:2]}.py",
                *sorted((KIT_DIR / "ckpt_kit").glob("*.py"))]
     for path in sources:
         if path.is_file():
@@ -139,7 +139,7 @@ def _exercises(lesson: str) -> list[int]:
     if lesson not in _EXERCISES:
         import nbformat
 
-        nb = nbformat.read(SOLUTIONS_DIR / lesson, as_version=4)
+        nb = nbformat.read(REFERENCES_DIR / lesson, as_version=4)
         _EXERCISES[lesson] = [ex.number for ex in find_exercises(nb)]
     return _EXERCISES[lesson]
 
@@ -308,7 +308,8 @@ def write_feedback(rows: list[Row], folder: Path) -> None:
 
 def grade_class(submissions: Path, out: Path, jobs: int = 2, timeout: float = 120,
                 limits: Limits | None = None, progress: bool = True) -> str:
-    """Grade every notebook in ``submissions`` into ``out``; return the one-line summary."""
+    """Grade every notebook in ``submissions`` into ``out``; return the one-line summary (and
+    a line on the isolation that was in force for the notebooks graded now)."""
     from tqdm import tqdm
 
     from ckpt_kit.report import write_chart, write_html
@@ -325,9 +326,12 @@ def grade_class(submissions: Path, out: Path, jobs: int = 2, timeout: float = 12
         else:
             rows += cached
     hidden = [submissions, out, SOLUTIONS_DIR, Path.home()]
+    confinements: set[str] = set()
     with tqdm(total=len(to_grade), unit="notebook", disable=not progress or not to_grade,
               file=sys.stderr) as bar:
         for task, graded in run_units(to_grade, jobs, timeout, hidden, limits, bar):
+            if getattr(graded, "confinement", ""):
+                confinements.add(graded.confinement)
             mine = _rows_of(task, graded, limits)
             if not (isinstance(graded, str) and graded.startswith(_GRADER_FAILED)):
                 _to_cache(out, task, mine)  # not the grader's own failures: they are retried
@@ -337,7 +341,8 @@ def grade_class(submissions: Path, out: Path, jobs: int = 2, timeout: float = 12
     write_feedback(rows, out / "feedback")
     write_chart(rows, out / "summary.png")
     write_html(rows, out / "summary.html", "summary.png")
-    return _summary(rows, len(tasks), len(to_grade), time.monotonic() - started, out)
+    summary = _summary(rows, len(tasks), len(to_grade), time.monotonic() - started, out)
+    return "\n".join([summary, *(f"Isolation: {c}." for c in sorted(confinements))])
 
 
 def _checked_folders(submissions: Path, out: Path) -> tuple[Path, Path]:

@@ -7,6 +7,9 @@ the grading notebook takes only the answers from the student's file.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import nbformat
 import pytest
 
@@ -104,3 +107,23 @@ def test_a_student_helper_named_like_a_kit_function_changes_no_verdict(tmp_path)
     nbformat.write(nb, path)
     code, verdicts, output = run_checker(path)
     assert code == 0 and set(verdicts.values()) == {"passed"}, output
+
+
+def test_the_checker_never_reads_the_solutions(tmp_path):
+    """On a class server students cannot read notebooks/solutions/: check must not need it."""
+    answered = tmp_path / "01_define_the_net.ipynb"
+    answered.write_bytes((SOLUTIONS_DIR / answered.name).read_bytes())
+    code = (
+        "import sys\n"
+        f"SOLUTIONS = {str(SOLUTIONS_DIR)!r}\n"
+        "def refuse(event, args):\n"
+        "    if event in ('open', 'os.listdir', 'os.scandir') and args and \\\n"
+        "            str(args[0]).startswith(SOLUTIONS):\n"
+        "        raise PermissionError(f'the checker read {args[0]}')\n"
+        "sys.addaudithook(refuse)\n"
+        "from ckpt_kit.cli import main\n"
+        f"sys.exit(main(['check', {str(answered)!r}]))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "3 of 3 exercises passed" in proc.stdout

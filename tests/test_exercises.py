@@ -99,11 +99,17 @@ def test_student_command_writes_every_student_notebook_and_cleans_the_instructor
     nb = _exercise_notebook()
     nb.metadata["language_info"] = {"name": "python", "version": "3.11.7"}  # volatile
     nbformat.write(nb, solutions / "01_lesson.ipynb")
-    written = write_student_notebooks(solutions_dir=solutions, students_dir=students)
+    references = tmp_path / "references"
+    references.mkdir()
+    written = write_student_notebooks(solutions_dir=solutions, students_dir=students,
+                                      references_dir=references)
     assert written == [students / "01_lesson.ipynb"]
     student = nbformat.read(written[0], as_version=4)
     assert "raise NotImplementedError()" in student.cells[2].source
     assert "### BEGIN SOLUTION" not in nbformat.writes(student)
+    reference = nbformat.read(references / "01_lesson.ipynb", as_version=4)
+    assert "return 2" not in nbformat.writes(reference)  # no solution for the checker either
+    assert [e.answer_id for e in find_exercises(reference)] == [student.cells[2].id]
     cleaned = nbformat.read(solutions / "01_lesson.ipynb", as_version=4)
     assert cleaned.metadata["language_info"] == {"name": "python"}
     assert "return 2" in cleaned.cells[2].source  # the instructor's answer stays
@@ -115,7 +121,8 @@ def test_student_command_with_execute_stores_fresh_outputs(tmp_path):
     nb = _exercise_notebook()
     nb.cells[1].source = "x = 1\nprint(x + 1)"
     nbformat.write(nb, solutions / "01_lesson.ipynb")
-    write_student_notebooks(execute=True, solutions_dir=solutions, students_dir=tmp_path)
+    write_student_notebooks(execute=True, solutions_dir=solutions, students_dir=tmp_path,
+                            references_dir=None)
     ran = nbformat.read(solutions / "01_lesson.ipynb", as_version=4)
     assert ran.cells[1].outputs[0].text == "2\n"
     assert [c.execution_count for c in ran.cells if c.cell_type == "code"] == [1, 2, 3]

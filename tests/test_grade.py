@@ -256,6 +256,10 @@ def test_every_student_gets_a_row_per_exercise_with_the_right_verdict(graded_cla
     assert ("carol", "not answered") in lesson02  # no 02 notebook in carol's folder
     assert "12 notebooks (12 graded now, 0 unchanged)" in first.stdout
     assert "notebook" in first.stderr  # the progress bar
+    isolation = first.stdout.splitlines()[-1]
+    assert isolation.startswith("Isolation: own process, time, memory and file-size limits")
+    if AS_ROOT:
+        assert "other students' folders hidden; unprivileged user" in isolation
 
 
 @pytest.mark.slow

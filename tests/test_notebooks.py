@@ -12,8 +12,8 @@ import nbformat
 import pytest
 
 from ckpt_kit.exercises import (PREDICT_TAG, SOLUTION_BEGIN, clean_notebook, find_exercises,
-                               make_student_notebook)
-from ckpt_kit.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
+                               make_reference_notebook, make_student_notebook)
+from ckpt_kit.paths import NOTEBOOKS_DIR, REFERENCES_DIR, SOLUTIONS_DIR
 
 SOLUTIONS = sorted(SOLUTIONS_DIR.glob("*.ipynb"))
 IDS = [path.stem for path in SOLUTIONS]
@@ -111,6 +111,27 @@ def test_student_notebook_is_generated_from_the_instructor_notebook(path):
     committed = (NOTEBOOKS_DIR / path.name).read_text(encoding="utf-8")
     assert committed.rstrip("\n") == expected.rstrip("\n"), (
         f"notebooks/{path.name} is stale: run `python -m ckpt_helpers student`")
+    assert SOLUTION_BEGIN not in committed
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=IDS)
+def test_checker_reference_is_generated_and_holds_no_solution(path):
+    solution = read(path)
+    expected = nbformat.writes(make_reference_notebook(solution))
+    committed = (REFERENCES_DIR / path.name).read_text(encoding="utf-8")
+    assert committed.rstrip("\n") == expected.rstrip("\n"), (
+        f"ckpt_kit/lessons/{path.name} is stale: run `python -m ckpt_helpers student`")
+    reference = nbformat.reads(committed, as_version=4)
+    exercises = find_exercises(reference)
+    assert [e.number for e in exercises] == [e.number for e in find_exercises(solution)]
+    for ex in exercises:  # no line of any solution, and the output each check must print
+        cells = {cell.id: cell for cell in reference.cells}
+        solved = [line.strip() for line in
+                  next(c for c in solution.cells if c.id == ex.answer_id).source.split("\n")]
+        inside = solved[solved.index(SOLUTION_BEGIN) + 1:solved.index("### END SOLUTION")]
+        assert not {line for line in inside if len(line) > 12} & {
+            line.strip() for line in cells[ex.answer_id].source.split("\n")}, ex
+        assert f"Exercise {ex.number}: passed" in cells[ex.check_id].outputs[0]["text"]
     assert SOLUTION_BEGIN not in committed
 
 
