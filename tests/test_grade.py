@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -120,7 +121,9 @@ def _probe(workdir: Path, hidden: Path, secret_file: Path) -> list:
         confinement = confine(workdir, [hidden], Limits(memory=1 << 30))
         seen = {"cwd_files": sorted(p.name for p in Path.cwd().iterdir()),
                 "hidden": confinement.hidden, "user": confinement.user,
-                "secret_env": os.environ.get("KIT_TEST_SECRET"), "uid": os.getuid()}
+                "secret_env": os.environ.get("KIT_TEST_SECRET"), "uid": os.getuid(),
+                "limits": [resource.getrlimit(r)[0] for r in (
+                    resource.RLIMIT_NPROC, resource.RLIMIT_FSIZE, resource.RLIMIT_CORE)]}
         try:
             seen["read"] = secret_file.read_text()
         except OSError as error:
@@ -161,6 +164,7 @@ def test_a_confined_child_cannot_read_others_or_leave_files(tmp_path, monkeypatc
     assert seen["read"] in ("FileNotFoundError", "PermissionError")
     assert seen["secret_env"] is None
     assert seen["memory"] == "MemoryError"
+    assert seen["limits"] == [Limits().processes, Limits().file_size, 0]  # no fork bomb
     assert not Path("/tmp/left-behind.txt").exists()
     assert not (classroom / "left-behind.txt").exists()
     assert not (Path.home() / "left-behind.txt").exists()
