@@ -296,6 +296,8 @@ def _results(grading: NotebookNode, exercises: list[Exercise],
             if result.message.endswith(_STOPPED):
                 stopped_by = ex.number
         elif cell.id not in exercise_cells and not outcome.ok and stopped_by is None:
+            reason = _describe(outcome.error) or (outcome.report.strip().split("\n") or [""])[-1]
             raise RuntimeError(f"lesson cell {cell.id} of {name} failed before the answers could "
-                               "be checked: is the kit installed as README.md says?")
+                               f"be checked ({reason[:300] or 'no output'}): is the kit "
+                               "installed as README.md says?")
     return results

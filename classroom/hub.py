@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -179,6 +180,15 @@ def stop(args: argparse.Namespace) -> int:
     pid_file.unlink()
     print("JupyterHub stopped")
     return 0
+
+
+def remove_students(names: list[str]) -> None:
+    """Delete these students' accounts, homes and what torch cached for them in /tmp: for the
+    throwaway classes of the tests and the load test (a real class keeps its accounts)."""
+    for name in names:
+        subprocess.run(["userdel", "--remove", name], check=False, capture_output=True,
+                       timeout=60)
+        shutil.rmtree(f"/tmp/torchinductor_{name}", ignore_errors=True)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

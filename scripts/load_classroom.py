@@ -48,6 +48,14 @@ MAX_STUDENTS = 16
 MIB = 2**20
 
 
+def hub_module():  # noqa: ANN201 - classroom/hub.py, imported from its folder
+    """The instructor's start/stop command (classroom/hub.py) as a module."""
+    sys.path.insert(0, str(KIT / "classroom"))
+    import hub
+
+    return hub
+
+
 @dataclass
 class Student:
     """One student of a round and what was measured for them."""
@@ -305,10 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         subprocess.run([sys.executable, str(KIT / "classroom" / "hub.py"), "stop",
                         "--state", str(work / "state")], check=False, timeout=120)
-        for name in names:
-            subprocess.run(["userdel", "--remove", name], check=False, capture_output=True,
-                           timeout=60)
-            shutil.rmtree(f"/tmp/torchinductor_{name}", ignore_errors=True)  # torch's cache
+        hub_module().remove_students(names)
         shutil.rmtree(homes, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
         solutions.chmod(solutions_mode)

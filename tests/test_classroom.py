@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import importlib.util
 import os
 import re
 import secrets
@@ -37,6 +38,14 @@ from test_browser import ARTIFACTS, BUSY, CHROMIUM, CHROMIUM_FLAGS, _free_port
 from ckpt_kit.paths import KIT_DIR, NOTEBOOKS_DIR, SOLUTIONS_DIR
 
 HUB = KIT_DIR / "classroom" / "hub.py"
+
+
+def _hub_module():
+    """classroom/hub.py, the instructor's start/stop command, as a module."""
+    spec = importlib.util.spec_from_file_location("classroom_hub", HUB)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 PROXY = KIT_DIR / "classroom" / "node_modules" / ".bin" / "configurable-http-proxy"
 LESSON = "01_define_the_net.ipynb"
 ANSWER_ID, CHECK_ID = "ex1-answer", "ex1-check"
@@ -156,10 +165,7 @@ def hub(tmp_path_factory) -> Iterator[dict]:
         subprocess.run([sys.executable, str(HUB), "stop", *common], check=False,
                        capture_output=True, timeout=120)
         _end_processes_of(names)
-        for name in names:
-            subprocess.run(["userdel", "--remove", name], check=False, capture_output=True,
-                           timeout=60)
-            shutil.rmtree(f"/tmp/torchinductor_{name}", ignore_errors=True)  # torch's cache
+        _hub_module().remove_students(names)
         shutil.rmtree(homes, ignore_errors=True)
         shutil.rmtree(shared, ignore_errors=True)
         SOLUTIONS_DIR.chmod(solutions_mode)
