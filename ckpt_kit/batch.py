@@ -17,14 +17,11 @@ from __future__ import annotations
 import configparser
 import contextlib
 import importlib
-import json
 import os
 import re
-import select
 import shutil
 import signal
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +30,14 @@ from typing import TYPE_CHECKING, Any
 from ckpt_kit.checker import (
     ExerciseResult,
     _CellOutcome,
+    _describe,
     _check_cell_notes,
     _grading_notebook,
     _results,
 )
 from ckpt_kit.exercises import find_exercises
 from ckpt_kit.paths import REFERENCES_DIR, SANITIZE_FILE
-from ckpt_kit.prepared import OUTPUT_LIMIT, _CappedText, _shell
+from ckpt_kit.prepared import OUTPUT_LIMIT, _CappedText, _shell, fork_lines
 from ckpt_kit.sandbox import Limits, confine
 
 if TYPE_CHECKING:  # only for type hints
@@ -137,7 +135,7 @@ class _Prepared:
             outcome = _run_cell(self.shell, cell.source, 600)
             if not outcome.ok:
                 raise RuntimeError(f"lesson cell {cell.id} of {name} raised "
-                                   f"{_describe_error(outcome)}")
+                                   f"{_describe(outcome.error)}")
         with contextlib.suppress(ImportError):  # the checks, imported before files are hidden
             importlib.import_module(f"ckpt_kit.checks.lesson{name[:2]}")
 
@@ -151,11 +149,6 @@ class _Prepared:
         if _sanitize(outcome.printed, self.rules) == expected:
             return outcome
         return _CellOutcome(False, None, "output differs from the reference", outcome.printed)
-
-
-def _describe_error(outcome: _CellOutcome) -> str:
-    error = outcome.error or {}
-    return f"{error.get('ename', '')}: {error.get('evalue', '')}".strip(": ")
 
 
 def _child(prepared: _Prepared, grading: NotebookNode, timeout: float, hidden: Iterable[Path],
@@ -176,61 +169,15 @@ def _child(prepared: _Prepared, grading: NotebookNode, timeout: float, hidden: I
         shutil.rmtree(confinement.scratch, ignore_errors=True)
 
 
-def _fork_lines(job: Callable[[Callable[[list[Any]], None]], None],
-                deadline_after: Callable[[list[Any]], float]) -> tuple[list[list[Any]], str]:
-    """Run ``job(write)`` in a forked child that sends JSON lines; read them until it ends.
-
-    After each line, the child has ``deadline_after(line)`` seconds to send the next one or
-    it is killed. Returns the lines, and how the child ended ("" when it exited normally).
-    """
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read_end)
-        quiet = os.open(os.devnull, os.O_WRONLY)  # what C code prints goes nowhere
-        os.dup2(quiet, 1)
-        os.dup2(quiet, 2)
-
-        def write(line: list[Any]) -> None:
-            os.write(write_end, (json.dumps(line) + "\n").encode())
-
-        with contextlib.suppress(BaseException):
-            job(write)
-        os._exit(0)
-    os.close(write_end)
-    lines: list[list[Any]] = []
-    buffer, ended = b"", ""
-    deadline = time.monotonic() + deadline_after([])
-    with os.fdopen(read_end, "rb", buffering=0) as pipe:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                os.kill(pid, signal.SIGKILL)
-                ended = "killed: it ran past its time limit and could not be interrupted"
-                break
-            if not select.select([pipe], [], [], left)[0]:
-                continue
-            chunk = pipe.read(1 << 16)
-            if not chunk:
-                break
-            buffer += chunk
-            *complete, buffer = buffer.split(b"\n")
-            for raw in complete:
-                lines.append(json.loads(raw))
-                deadline = time.monotonic() + deadline_after(lines[-1])
-    _, status = os.waitpid(pid, 0)
-    if not ended and (status != 0 or not lines or lines[-1][0] == "start"):
-        ended = f"the process died (wait status {status})"
-    return lines, ended
-
-
 def _grade_one(prepared: _Prepared, student: NotebookNode, timeout: float,
                hidden: Sequence[Path], limits: Limits) -> Graded:
     grading = _grading_notebook(prepared.reference, student)
     notes = _check_cell_notes(student, prepared.reference, prepared.exercises)
-    lines, ended = _fork_lines(
+    lines, ended = fork_lines(
         lambda write: _child(prepared, grading, timeout, hidden, limits, write),
         lambda line: timeout + _GRACE if line and line[0] == "start" else 120)
+    if not ended and lines and lines[-1][0] == "start":  # it exited in the middle of a cell
+        ended = "the process exited while running a cell"
     outcomes = {cell.id: _CellOutcome(True) for cell in prepared.before}
     confinement = ""
     for line in lines:

@@ -102,44 +102,69 @@ def _grade_here(shell: InteractiveShell, answer: str, check: str, expected: str)
     return Outcome("passed")
 
 
-def in_fork(job: Callable[[], Outcome], timeout: float) -> Outcome:
-    """Run ``job`` in a forked child with a wall-clock limit; a dead child is an ``error``."""
+def fork_lines(job: Callable[[Callable[[list[Any]], None]], None],
+                deadline_after: Callable[[list[Any]], float]) -> tuple[list[list[Any]], str]:
+    """Run ``job(write)`` in a forked child that sends JSON lines; read them until it ends.
+
+    After each line, the child has ``deadline_after(line)`` seconds to send the next one or
+    it is killed. Returns the lines, and how the child ended ("" when it exited normally).
+    """
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
-        quiet = os.open(os.devnull, os.O_WRONLY)  # what torch's loggers print goes nowhere
+        quiet = os.open(os.devnull, os.O_WRONLY)  # what C code prints goes nowhere
         os.dup2(quiet, 1)
         os.dup2(quiet, 2)
+
+        def write(line: list[Any]) -> None:
+            os.write(write_end, (json.dumps(line) + "\n").encode())
+
+        with contextlib.suppress(BaseException):
+            job(write)
+        os._exit(0)
+    os.close(write_end)
+    lines: list[list[Any]] = []
+    buffer, ended = b"", ""
+    deadline = time.monotonic() + deadline_after([])
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                ended = "killed: it ran past its time limit and could not be interrupted"
+                break
+            if not select.select([pipe], [], [], left)[0]:
+                continue
+            chunk = pipe.read(1 << 16)
+            if not chunk:
+                break
+            buffer += chunk
+            *complete, buffer = buffer.split(b"\n")
+            for raw in complete:
+                lines.append(json.loads(raw))
+                deadline = time.monotonic() + deadline_after(lines[-1])
+    _, status = os.waitpid(pid, 0)
+    if not ended and (status != 0 or not lines):
+        ended = f"the process died (wait status {status})"
+    return lines, ended
+
+
+def in_fork(job: Callable[[], Outcome], timeout: float) -> Outcome:
+    """Run ``job`` in a forked child with a wall-clock limit; a dead child is an ``error``."""
+    def send(write: Callable[[list[Any]], None]) -> None:
         try:
             outcome = job()
         except BaseException as error:  # noqa: BLE001 - reported to the parent
             outcome = Outcome("error", _describe(error))
-        with contextlib.suppress(BaseException):
-            os.write(write_end, json.dumps([outcome.verdict, outcome.message]).encode())
-        os._exit(0)
-    os.close(write_end)
-    data, deadline = b"", time.monotonic() + timeout
-    try:
-        while (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([read_end], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(read_end, 65536)
-            if not chunk:
-                break
-            data += chunk
-        else:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return Outcome("timeout", f"did not finish within {timeout:g} s")
-    finally:
-        os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    if not data:
-        return Outcome("error", f"the process running the answer died (wait status {status})")
-    verdict, message = json.loads(data)
-    return Outcome(verdict, message)
+        write([outcome.verdict, outcome.message])
+
+    lines, ended = fork_lines(send, lambda line: timeout)
+    if ended.startswith("killed"):
+        return Outcome("timeout", f"did not finish within {timeout:g} s")
+    if not lines:
+        return Outcome("error", f"the process running the answer died ({ended})")
+    return Outcome(*lines[0])
 
 
 @contextlib.contextmanager

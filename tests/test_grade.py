@@ -18,11 +18,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ckpt_kit.batch import _fork_lines
 from ckpt_kit.checker import check_notebook
 from ckpt_kit.exercises import find_exercises
 from ckpt_kit.gradebook import Row, find_notebooks, safe_name, verdict_of
 from ckpt_kit.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
+from ckpt_kit.prepared import fork_lines
 from ckpt_kit.report import summarize, write_chart, write_html
 from ckpt_kit.sandbox import Limits, confine
 from conftest import fill
@@ -141,7 +141,7 @@ def _probe(workdir: Path, hidden: Path, secret_file: Path) -> list:
             seen["memory"] = "MemoryError"
         write(["seen", seen])
 
-    lines, ended = _fork_lines(job, lambda line: 60)
+    lines, ended = fork_lines(job, lambda line: 60)
     assert not ended, ended
     return lines[0][1]
 
