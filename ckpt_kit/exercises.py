@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ckpt_kit.environment import SETUP_CELL, SETUP_CELL_ID
 from ckpt_kit.paths import NOTEBOOKS_DIR, REFERENCES_DIR, SOLUTIONS_DIR
 
 if TYPE_CHECKING:  # only for type hints: nbformat is imported by the functions that use it
@@ -190,6 +191,21 @@ def make_reference_notebook(solution: NotebookNode) -> NotebookNode:
     return nb
 
 
+def with_setup_cell(nb: NotebookNode) -> NotebookNode:
+    """Make ``nb``'s first code cell the set-up cell that stops, with the install line, where the
+    kit is missing (``environment.SETUP_CELL``): inserted if absent, brought up to date if not."""
+    import nbformat
+
+    cells = [cell for cell in nb.cells if cell.get("id") == SETUP_CELL_ID]
+    cell = cells[0] if cells else nbformat.v4.new_code_cell(id=SETUP_CELL_ID)
+    if not cells:
+        first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"),
+                          len(nb.cells))
+        nb.cells.insert(first_code, cell)
+    cell.source = SETUP_CELL
+    return nb
+
+
 def _execute_in_place(path: Path) -> None:
     """Run a notebook top to bottom in its own folder and store its outputs."""
     import nbformat
@@ -217,6 +233,8 @@ def write_student_notebooks(execute: bool = False, *, solutions_dir: Path = SOLU
     for solution_path in sorted(Path(solutions_dir).glob("*.ipynb")):
         if lessons and not solution_path.name.startswith(lessons):
             continue
+        nbformat.write(with_setup_cell(nbformat.read(solution_path, as_version=4)),
+                       solution_path)
         if execute:
             _execute_in_place(solution_path)
         solution = clean_notebook(nbformat.read(solution_path, as_version=4))

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ckpt_kit.exercises import find_exercises
-from ckpt_kit.paths import KIT_DIR, REFERENCES_DIR, SOLUTIONS_DIR
+from ckpt_kit.paths import PACKAGE_DIR, REFERENCES_DIR, SOLUTIONS_DIR
 from ckpt_kit.sandbox import Limits
 
 VERDICTS = ("passed", "wrong", "not answered", "error")
@@ -104,8 +104,8 @@ def find_notebooks(submissions: Path) -> dict[str, dict[str, list[Path]]]:
 def _kit_fingerprint(lesson: str, timeout: float, limits: Limits) -> str:
     """What a verdict depends on besides the notebook: the lesson, its checks, the grader."""
     digest = hashlib.sha256(f"{lesson}:{timeout:g}:{limits}".encode())
-    sources = [REFERENCES_DIR / lesson, KIT_DIR / "ckpt_kit" / "checks" / f"lesson{lesson[:2]}.py",
-               *sorted((KIT_DIR / "ckpt_kit").glob("*.py"))]
+    sources = [REFERENCES_DIR / lesson, PACKAGE_DIR / "checks" / f"lesson{lesson[:2]}.py",
+               *sorted(PACKAGE_DIR.glob("*.py"))]
     for path in sources:
         if path.is_file():
             digest.update(path.read_bytes())

@@ -7,6 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from ckpt_kit.environment import SETUP_CELL, SETUP_CELL_ID
 from ckpt_kit.exercises import (Exercise, clean_notebook, find_exercises, make_student_notebook,
                                 write_student_notebooks)
 
@@ -105,14 +106,15 @@ def test_student_command_writes_every_student_notebook_and_cleans_the_instructor
                                       references_dir=references)
     assert written == [students / "01_lesson.ipynb"]
     student = nbformat.read(written[0], as_version=4)
-    assert "raise NotImplementedError()" in student.cells[2].source
+    assert student.cells[1].id == SETUP_CELL_ID  # the set-up cell, first of the code cells
+    assert "raise NotImplementedError()" in student.cells[3].source
     assert "### BEGIN SOLUTION" not in nbformat.writes(student)
     reference = nbformat.read(references / "01_lesson.ipynb", as_version=4)
     assert "return 2" not in nbformat.writes(reference)  # no solution for the checker either
-    assert [e.answer_id for e in find_exercises(reference)] == [student.cells[2].id]
+    assert [e.answer_id for e in find_exercises(reference)] == [student.cells[3].id]
     cleaned = nbformat.read(solutions / "01_lesson.ipynb", as_version=4)
     assert cleaned.metadata["language_info"] == {"name": "python"}
-    assert "return 2" in cleaned.cells[2].source  # the instructor's answer stays
+    assert "return 2" in cleaned.cells[3].source  # the instructor's answer stays
 
 
 def test_student_command_with_execute_stores_fresh_outputs(tmp_path):
@@ -124,8 +126,9 @@ def test_student_command_with_execute_stores_fresh_outputs(tmp_path):
     write_student_notebooks(execute=True, solutions_dir=solutions, students_dir=tmp_path,
                             references_dir=None)
     ran = nbformat.read(solutions / "01_lesson.ipynb", as_version=4)
-    assert ran.cells[1].outputs[0].text == "2\n"
-    assert [c.execution_count for c in ran.cells if c.cell_type == "code"] == [1, 2, 3]
+    assert ran.cells[1].source == SETUP_CELL and ran.cells[1].outputs == []  # kit installed
+    assert ran.cells[2].outputs[0].text == "2\n"
+    assert [c.execution_count for c in ran.cells if c.cell_type == "code"] == [1, 2, 3, 4]
     student = nbformat.read(tmp_path / "01_lesson.ipynb", as_version=4)
-    assert student.cells[1].outputs[0].text == "2\n"  # lesson outputs stay for students
-    assert student.cells[3].outputs == []  # the check's output does not
+    assert student.cells[2].outputs[0].text == "2\n"  # lesson outputs stay for students
+    assert student.cells[4].outputs == []  # the check's output does not
