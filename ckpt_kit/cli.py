@@ -9,7 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ckpt_kit.errors import CheckpointError
-from ckpt_kit.paths import KIT_DIR
+from ckpt_kit.paths import KIT_DIR, SOLUTIONS_DIR
+
+# the commands that work on the instructor notebooks, which only a clone of the kit has
+_NEED_SOLUTIONS = ("student", "mutants", "nbgrader-course")
 
 
 def _inspect(files: Sequence[Path]) -> int:
@@ -151,6 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     course.add_argument("lessons", nargs="*", metavar="NN",
                         help="only these lessons (e.g. 01 02); all when none is given")
     args = parser.parse_args(argv)
+    if args.command in _NEED_SOLUTIONS and not SOLUTIONS_DIR.is_dir():
+        print(f"error: `{args.command}` works on the instructor notebooks, in a clone of the kit "
+              f"(notebooks/solutions/), and {SOLUTIONS_DIR} is not there: an installed kit "
+              "carries the lessons without their solutions. Run it in the kit's clone.",
+              file=sys.stderr)
+        return 2
     if args.command == "nbgrader-course":
         return _nbgrader_course(args.course_dir, args.lessons)
     if args.command == "grade":

@@ -23,3 +23,13 @@ def test_check_command_rejects_bad_paths(tmp_path):
     result = check(broken)
     assert result.returncode == 2 and "not a readable notebook" in result.stderr
     assert "Traceback" not in missing.stderr + result.stderr
+
+
+def test_instructor_commands_outside_a_clone_say_where_they_work(tmp_path, monkeypatch, capsys):
+    from ckpt_kit import cli
+
+    monkeypatch.setattr(cli, "SOLUTIONS_DIR", tmp_path / "notebooks" / "solutions")
+    for argv in (["student"], ["mutants", "01"], ["nbgrader-course", str(tmp_path / "course")]):
+        assert cli.main(argv) == 2
+        assert "in a clone of the kit" in capsys.readouterr().err
+    assert not (tmp_path / "course").exists()
