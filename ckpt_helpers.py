@@ -4,8 +4,9 @@ This is the module the lessons import. It holds what they teach with, each defin
 
 - the model: ``Net`` (the classic two-layer network) and ``ReLUNet`` (the same layers with a
   nonlinearity);
-- reproducibility: ``seed_everything``, ``choose_device``, ``run_fresh_python`` (a real new
-  process), ``save_as_if_on`` (a file saved "on" a device this machine may not have);
+- reproducibility: ``seed_everything``, ``choose_device``, ``torch_older_than`` (what a lesson
+  says instead of running on an older torch), ``run_fresh_python`` (a real new process),
+  ``save_as_if_on`` (a file saved "on" a device this machine may not have);
 - data and training: ``load_data``, ``make_loaders``, ``train``, ``evaluate``, ``plot_losses``;
 - looking at weights: ``state_dict_summary``, ``state_dicts_equal``, ``compare_state_dicts``,
   ``assert_state_dicts_equal``.
@@ -37,6 +38,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from ckpt_kit.environment import release
 from ckpt_kit.errors import (CheckpointCorruptError, CheckpointDeviceError, CheckpointError,
                              CheckpointFormatError, CheckpointMismatchError,
                              CheckpointNotFoundError, CheckpointWriteError, UnsafeCheckpointError)
@@ -56,8 +58,8 @@ if TYPE_CHECKING:  # only for type hints: matplotlib costs time to import
 __all__ = [
     # the lessons' own helpers, defined here
     "Net", "ReLUNet", "N_FEATURES", "N_TARGETS", "seed_everything", "choose_device",
-    "run_fresh_python", "save_as_if_on", "load_data", "make_loaders", "train", "evaluate",
-    "plot_losses", "state_dict_summary", "state_dicts_equal", "compare_state_dicts",
+    "torch_older_than", "run_fresh_python", "save_as_if_on", "load_data", "make_loaders", "train",
+    "evaluate", "plot_losses", "state_dict_summary", "state_dicts_equal", "compare_state_dicts",
     "assert_state_dicts_equal",
     # checkpoints, safely (ckpt_kit.saving, .loading, .inspection, .errors, .formats)
     "save_checkpoint", "load_checkpoint", "load_weights", "latest_checkpoint",
@@ -135,6 +137,19 @@ def choose_device() -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def torch_older_than(version: str) -> bool:
+    """True if the installed torch's release number is below ``version`` ("2.8", "2.8.1", ...).
+
+    Only the release numbers count (``ckpt_kit.environment.release``): a local build tag
+    ("+cpu") or a pre-release suffix ("2.8.0a0") does not make a torch older. The lessons use it
+    to say what differs on an older torch instead of running what it lacks.
+
+    >>> torch_older_than("2.0"), torch_older_than("999")
+    (False, True)
+    """
+    return release(torch.__version__) < release(version)
 
 
 _FRESH_WRAPPER = r"""
