@@ -36,14 +36,18 @@ OLDEST_TESTED_TORCH = "2.6.0"
 NEWEST_TESTED_TORCH = "2.14.1"
 PINNED_TORCH = "2.13.0"  # requirements.txt: the lessons' stored outputs are this version's
 
-# lesson -> what in it depends on the torch version (what may differ outside the tested range)
+# lesson -> what in it depends on the torch version (what may differ outside the tested range);
+# the boundaries are where the lessons say what differs instead of running (README: Tested with)
 VERSION_NOTES: dict[str, str] = {
-    "03_whole_model_vs_state_dict": "weights_only's default and the texts of its errors",
+    "03_whole_model_vs_state_dict": "weights_only's default (2.6) and the texts of its errors",
     "05_across_devices": "the texts of torch's device errors",
-    "07_trust_and_formats": "the weights_only allowlist, torch.load of .safetensors paths",
-    "08_big_checkpoints": "mmap, skip_data, map_location='meta'",
-    "09_export_and_deploy": "torch.export's defaults and TorchScript's deprecation",
-    "10_beyond_one_machine": "torch.distributed.checkpoint's API",
+    "07_trust_and_formats": "torch.load of a .safetensors path (2.13), "
+                            "torch.utils.serialization.config (2.7)",
+    "08_big_checkpoints": "torch.load under skip_data() (2.7), torch.get_default_device",
+    "09_export_and_deploy": "the .pt2 layout (2.8), the error of a failed guard (2.9), "
+                            "TorchScript's deprecation warning (2.10)",
+    "10_beyond_one_machine": "FSDP2 and torch.distributed.checkpoint on the CPU (2.8: the "
+                             "lesson does not run on 2.6)",
 }
 
 

@@ -106,8 +106,8 @@ def open_checkpoint_file(path: str | os.PathLike[str]) -> Iterator[tuple[BinaryI
 def zip_format(names: list[str]) -> str:
     """Which kind of torch zip archive has these member names."""
     roots = {n.split("/", 1)[1] for n in names if "/" in n}
-    if "archive_format" in roots:
-        return EXPORT_PT2
+    if "archive_format" in roots or "serialized_exported_program.json" in names:
+        return EXPORT_PT2  # the second: the layout torch.export.save wrote before torch 2.8
     if "constants.pkl" in roots or any(r.startswith("code/") for r in roots):
         return TORCHSCRIPT
     return TORCH_ZIP if "data.pkl" in roots else OTHER_ZIP

@@ -57,7 +57,7 @@ def _run_quietly(function: Callable[..., Any], *args: Any) -> tuple[Any, list[An
             warnings.simplefilter("always")
             result = function(*args)
     finally:
-        device = torch.get_default_device().type
+        device = torch.empty(()).device.type
         torch.set_default_device(None)
     return result, list(caught), device
 
@@ -68,7 +68,7 @@ def _probe_class(model_class: type[nn.Module]) -> tuple[type[nn.Module], list[st
 
     class Probe(model_class):  # type: ignore[misc, valid-type]
         def __init__(self) -> None:
-            built_on.append(torch.get_default_device().type)
+            built_on.append(torch.empty(()).device.type)
             super().__init__()
 
     Probe.__name__ = Probe.__qualname__ = model_class.__name__
