@@ -60,7 +60,8 @@ def _check(notebook: Path, timeout: float) -> int:
 
 
 def _mutants(lessons: Sequence[str], jobs: int, readme: bool) -> int:
-    from ckpt_kit.mutants import MIN_MUTANTS, run_campaign, table, write_into_readme
+    from ckpt_kit.mutants import (MIN_MUTANTS, equivalents, run_campaign, table,
+                                  write_into_readme)
 
     reports = run_campaign(lessons, jobs)
     print(table(reports))
@@ -75,7 +76,8 @@ def _mutants(lessons: Sequence[str], jobs: int, readme: bool) -> int:
             print(f"TOO FEW   {where}: {report.generated - len(report.equivalent)} mutants that "
                   f"are not equivalent, fewer than {MIN_MUTANTS}")
     if readme:
-        write_into_readme(KIT_DIR / "README.md", table(reports))
+        write_into_readme(KIT_DIR / "README.md", f"{table(reports)}\n\n"
+                                                 f"{equivalents([r.lesson for r in reports])}")
     failed = [r for r in reports if not r.ok]
     print(f"{len(reports) - len(failed)} of {len(reports)} exercises: every mutant killed or "
           "listed as equivalent.")

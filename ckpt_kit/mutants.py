@@ -357,6 +357,20 @@ def table(reports: Sequence[ExerciseReport]) -> str:
     return "\n".join(rows)
 
 
+def equivalents(lessons: Sequence[str]) -> str:
+    """The listed equivalent mutants of ``lessons`` ("03" or "03_..."), each with the reason it
+    is still a correct answer (``EQUIVALENT_MUTANTS`` of each ``ckpt_kit/checks/lessonNN.py``),
+    as a Markdown list folded under a summary line."""
+    lines = ["<details><summary>The equivalent mutants, and why each is still a correct answer "
+             "(<code>EQUIVALENT_MUTANTS</code> in <code>ckpt_kit/checks/lessonNN.py</code>)"
+             "</summary>", ""]
+    for lesson in sorted({name[:2] for name in lessons}):
+        for number, listed in sorted(equivalent_mutants(lesson).items()):
+            lines += [f"- {lesson} Exercise {number}: `{mutant}` — {why}"
+                      for mutant, why in listed.items()]
+    return "\n".join([*lines, "", "</details>"])
+
+
 README_BEGIN, README_END = "<!-- mutants:begin -->", "<!-- mutants:end -->"
 
 

@@ -243,3 +243,17 @@ def test_every_listed_equivalent_has_a_reason(name):
     for number, listed in equivalent_mutants(name).items():
         for mutant_id, reason in listed.items():
             assert len(reason.split()) >= 4, (number, mutant_id)
+
+
+def test_the_readme_lists_every_equivalent_mutant_with_its_reason():
+    from ckpt_kit.mutants import README_BEGIN, README_END, equivalents
+    from ckpt_kit.paths import KIT_DIR
+
+    block = (KIT_DIR / "README.md").read_text(encoding="utf-8").split(README_BEGIN)[1]
+    block = block.split(README_END)[0]
+    listed = equivalents(LESSONS)
+    assert listed in block
+    for lesson in LESSONS:
+        for number, listed_here in equivalent_mutants(lesson).items():
+            for mutant, why in listed_here.items():
+                assert f"{lesson[:2]} Exercise {number}: `{mutant}` — {why}" in listed
