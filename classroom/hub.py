@@ -76,6 +76,13 @@ def share_python(folder: Path) -> Path:
     return folder / "bin" / "python"
 
 
+def python_for_all(folder: Path) -> Path:
+    """This environment's python if every user may run it, else one made in ``folder`` by
+    :func:`share_python` (the kit's interpreter may live where students cannot enter)."""
+    here = Path(sys.executable)
+    return here if runnable_by_all(here) else share_python(folder)
+
+
 def close_solutions() -> None:
     """Make notebooks/solutions/ root's alone: students' servers run as the students."""
     solutions = KIT / "notebooks" / "solutions"

@@ -115,15 +115,8 @@ SCROLL_TO = """id => window.jupyterapp.shell.currentWidget.content.widgets
 
 
 def _students_python(folder: Path) -> str:
-    """This environment's python if every user may run it, else one made in ``folder`` that
-    sees its packages (here the kit's interpreter may live under /root)."""
-    real = Path(sys.executable).resolve()
-    if all(p.stat().st_mode & 0o001 for p in [real, *real.parents]):
-        return sys.executable
-    folder.rmdir()
-    made = subprocess.run([sys.executable, str(HUB), "share-python", str(folder)], check=True,
-                          capture_output=True, text=True, timeout=120)
-    return made.stdout.strip().splitlines()[-1]
+    """A python every student may run that sees this environment's packages."""
+    return str(_hub_module().python_for_all(folder))
 
 
 def _end_processes_of(names: list[str]) -> None:

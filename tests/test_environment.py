@@ -128,11 +128,12 @@ def test_the_lab_command_as_a_normal_user_serves_the_lesson(tmp_path):
     as_nobody = os.geteuid() == 0
     home = tmp_path
     if as_nobody:  # as root: become nobody, in folders nobody may enter (pytest's are root's)
-        from classroom.hub import runnable_by_all, share_python
+        from classroom.hub import python_for_all
         home = Path(tempfile.mkdtemp(prefix="lab-user-"))
         home.chmod(0o755)
-        if not runnable_by_all(Path(sys.executable)):  # pyenv under /root, say
-            argv = [str(share_python(home / "python")), "-m", "jupyterlab"]  # = jupyter lab
+        python = python_for_all(home / "python")  # pyenv under /root, say: a shared one
+        if python != Path(sys.executable):
+            argv = [str(python), "-m", "jupyterlab"]  # = jupyter lab
         (home / "home").mkdir()
         os.chown(home / "home", 65534, 65534)
     port = _free_port()
