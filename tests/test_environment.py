@@ -21,14 +21,8 @@ import pytest
 from conftest import become_nobody
 from IPython.core.interactiveshell import InteractiveShell
 
-from ckpt_kit.environment import (
-    INSTALL_LINE,
-    OLDEST_TESTED_TORCH,
-    PINNED_TORCH,
-    SETUP_CELL,
-    SETUP_CELL_ID,
-    release,
-)
+from ckpt_kit.environment import (INSTALL_LINE, OLDEST_TESTED_TORCH, PINNED_TORCH, SETUP_CELL,
+                                  SETUP_CELL_ID, release)
 from ckpt_kit.paths import KIT_DIR, NOTEBOOKS_DIR, SOLUTIONS_DIR
 
 README = (KIT_DIR / "README.md").read_text(encoding="utf-8")

@@ -12,14 +12,8 @@ import re
 import pytest
 import torch
 
-from ckpt_kit.environment import (
-    NEWEST_TESTED_TORCH,
-    OLDEST_TESTED_TORCH,
-    PINNED_TORCH,
-    VERSION_NOTES,
-    release,
-    untested_torch,
-)
+from ckpt_kit.environment import (NEWEST_TESTED_TORCH, OLDEST_TESTED_TORCH, PINNED_TORCH,
+                                  VERSION_NOTES, release, untested_torch)
 from ckpt_kit.paths import KIT_DIR, SOLUTIONS_DIR
 
 
