@@ -16,10 +16,14 @@ INSTALL_LINE = "%pip install ckpt_kit-*.whl"
 # Each lesson's first code cell. It must not need the kit: it is what runs where the kit is
 # missing. `_render_traceback_` is IPython's hook for an exception to show its own lines.
 SETUP_CELL_ID = "kit-installed"
+LANGUAGE_VARIABLE = "CKPT_KIT_LANGUAGE"  # read by ckpt_kit.i18n: the language of the hints
 SETUP_CELL = f'''\
-# Set-up: where the kit is installed this cell does nothing; in a hosted notebook (Colab, ...)
-# without it, it stops here and says how to install it.
+# Set-up: the language of the exercise checks' hints; where the kit is not installed (a hosted
+# notebook such as Colab), this cell stops here and says how to install it.
 import importlib.util
+import os
+
+os.environ["{LANGUAGE_VARIABLE}"] = "en"
 
 if importlib.util.find_spec("ckpt_helpers") is None:
     class KitNotInstalled(Exception):

@@ -35,7 +35,9 @@ SOLUTION_END = "### END SOLUTION"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 PREDICT_TAG = "predict"  # a cell whose result students predict: its output is not shipped
 POINTS = 1  # what nbgrader gives a passed exercise: the kit's verdicts are pass or fail
-_CHECK_LINE = re.compile(r"#\s*Check:\s*Exercise\s+(\d+)\s*(?:[-—:]\s*)?(.*)")
+# "# Check: Exercise 2 - title"; a translated lesson's check cells open in its language
+_CHECK_LINE = re.compile(
+    r"#\s*(?:Check:\s*Exercise|检查[:：]\s*练习)\s*(\d+)\s*(?:[-—:：]\s*)?(.*)")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ A check verifies each sentence of its exercise by behaviour. The probes here rec
 answer does: which arguments it passed to a function (:func:`recording`), the mode and grad
 state of every forward pass (:func:`forward_calls`). Each restores what it patched, even when
 the answer raises. A failed check raises ``AssertionError("Hint: ...")``; the checker shows the
-hint to the student.
+hint to the student. Hints and the passed line come in the language of the lesson's kernel, which
+its set-up cell sets (:mod:`ckpt_kit.i18n`).
 
 The checks sit above the lessons' module: they import ``ckpt_helpers`` (the ``Net`` the lessons
 use); nothing else in the kit imports them.
@@ -28,6 +29,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ckpt_kit.i18n import tr
+
 _MISSING = object()
 
 
@@ -39,8 +42,8 @@ def hint(condition: object, message: str) -> None:
     Traceback (most recent call last):
     AssertionError: Hint: call model.eval()
     """
-    if not condition:
-        raise AssertionError(f"Hint: {message}")
+    if not condition:  # in the language of the lesson's kernel (ckpt_kit.i18n)
+        raise AssertionError(tr(f"Hint: {message}"))
 
 
 def given(ns: dict[str, Any], name: str, kind: type | tuple[type, ...] | None = None,
@@ -64,7 +67,7 @@ def given(ns: dict[str, Any], name: str, kind: type | tuple[type, ...] | None = 
 
 def passed(number: int) -> None:
     """Print the line a check cell ends with when every assertion held."""
-    print(f"Exercise {number}: passed")
+    print(tr(f"Exercise {number}: passed"))
 
 
 @dataclass

@@ -1,0 +1,152 @@
+"""The languages the kit speaks to students, and the translation of its messages at run time.
+
+English is the default. A lesson's set-up cell sets ``CKPT_KIT_LANGUAGE`` in its kernel (the
+Chinese lessons set ``zh-CN``), so that the checks' hints come in the lesson's language; the
+checker (``python -m ckpt_helpers check``) takes the language from the notebook's metadata
+(``metadata.ckpt_kit.language``) or from ``--lang``.
+
+The translations are gettext catalogs, one ``.po`` file per lesson plus ``kit.po``, in
+``ckpt_kit/locale/<language>/`` (written and kept in sync by :mod:`ckpt_kit.translation`). A
+message entry's ``msgid`` is the English template as the code writes it, an f-string's fields
+kept as ``{expression}``; :func:`translate` recognises a finished English message by its
+template, puts the fields' values into the translated template, and translates each value that
+is itself a message. A message without a translation stays English.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ckpt_kit.environment import LANGUAGE_VARIABLE
+from ckpt_kit.paths import PACKAGE_DIR
+
+DEFAULT = "en"
+LANGUAGES = {"en": "English", "zh-CN": "简体中文"}
+LOCALE_DIR = PACKAGE_DIR / "locale"
+_FIELD = re.compile(r"\{\{|\}\}|\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")  # a field, or an escaped brace
+
+
+def language(value: str | None) -> str:
+    """The kit's name for a language: ``"zh"``, ``"zh_CN"`` and ``"zh-cn"`` are ``"zh-CN"``.
+
+    >>> language("zh_CN"), language(None), language("EN")
+    ('zh-CN', 'en', 'en')
+    >>> language("fr")
+    Traceback (most recent call last):
+    ValueError: the kit speaks en, zh-CN, not 'fr'
+    """
+    if not value:
+        return DEFAULT
+    wanted = value.strip().replace("_", "-").lower()
+    for known in LANGUAGES:
+        if wanted in (known.lower(), known.split("-")[0].lower()):
+            return known
+    raise ValueError(f"the kit speaks {', '.join(LANGUAGES)}, not {value!r}")
+
+
+def kernel_language() -> str:
+    """The language of this process: ``CKPT_KIT_LANGUAGE``, English if unset or unknown."""
+    try:
+        return language(os.environ.get(LANGUAGE_VARIABLE))
+    except ValueError:
+        return DEFAULT
+
+
+def notebook_language(nb: Any) -> str:
+    """The language a notebook is written in (``metadata.ckpt_kit.language``), else English."""
+    try:
+        return language(nb.get("metadata", {}).get("ckpt_kit", {}).get("language"))
+    except (AttributeError, ValueError):
+        return DEFAULT
+
+
+def locale_folder(lang: str) -> Path:
+    """Where the catalogs of ``lang`` live: ``ckpt_kit/locale/zh_CN``."""
+    return LOCALE_DIR / lang.replace("-", "_")
+
+
+def fields(template: str) -> list[str]:
+    """The fields of a template, in order, without the escaped braces.
+
+    >>> fields("{n} of {total:g} passed {{not a field}}")
+    ['{n}', '{total:g}']
+    """
+    return [f for f in _FIELD.findall(template) if f not in ("{{", "}}")]
+
+
+@dataclass(frozen=True)
+class _Template:
+    pattern: re.Pattern[str]
+    names: tuple[str, ...]
+    translation: str
+
+
+def _template(msgid: str, msgstr: str) -> _Template:
+    parts, names, last = [], [], 0
+    for match in _FIELD.finditer(msgid):
+        parts.append(re.escape(msgid[last:match.start()]))
+        if match.group() in ("{{", "}}"):
+            parts.append(re.escape(match.group()[0]))
+        else:
+            parts.append("(.*?)")
+            names.append(match.group())
+        last = match.end()
+    parts.append(re.escape(msgid[last:]))
+    return _Template(re.compile("".join(parts), re.DOTALL), tuple(names), msgstr)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The message translations of one language: exact ones, and templates with fields."""
+
+    exact: dict[str, str]
+    templates: tuple[_Template, ...]
+
+
+@functools.lru_cache(maxsize=None)
+def catalog(lang: str) -> Catalog:
+    """The translated, current (not fuzzy) message entries of every catalog of ``lang``."""
+    import polib
+
+    exact: dict[str, str] = {}
+    templates: list[tuple[int, _Template]] = []
+    for path in sorted(locale_folder(lang).glob("*.po")):
+        for entry in polib.pofile(str(path)):
+            if entry.msgctxt or entry.obsolete or entry.fuzzy or not entry.msgstr:
+                continue  # a notebook cell (its context is the cell id), or not translated
+            if fields(entry.msgid):
+                literal = len(_FIELD.sub("", entry.msgid))
+                templates.append((literal, _template(entry.msgid, entry.msgstr)))
+            exact.setdefault(entry.msgid, entry.msgstr)
+    # the template with the most fixed text first: "{what} is not {kind}" is tried last
+    ordered = tuple(t for _, t in sorted(templates, key=lambda pair: -pair[0]))
+    return Catalog(exact, ordered)
+
+
+def translate(message: str, lang: str, *, depth: int = 0) -> str:
+    """``message`` (an English message the kit wrote) in ``lang``, as far as its catalogs know
+    it; the fields' values are translated too where they are messages themselves."""
+    if lang == DEFAULT or not message or depth > 8:
+        return message
+    table = catalog(lang)
+    if message in table.exact:
+        return table.exact[message]
+    for template in table.templates:
+        match = template.pattern.fullmatch(message)
+        if match is None:
+            continue
+        values = {name: translate(value, lang, depth=depth + 1)
+                  for name, value in zip(template.names, match.groups())}
+        return _FIELD.sub(lambda m: values.get(m.group(), m.group()[0] if m.group() in (
+            "{{", "}}") else m.group()), template.translation)
+    return message
+
+
+def tr(message: str) -> str:
+    """``message`` in this process's language (:func:`kernel_language`)."""
+    return translate(message, kernel_language())
