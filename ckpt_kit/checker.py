@@ -5,7 +5,9 @@ its solutions) and puts into it only the student's answer cells; the lesson, the
 the outputs the checks must reproduce come from the reference. It never reads the solutions, so
 students need no access to ``notebooks/solutions/``. It
 runs that notebook under nbval in a temporary folder and turns each exercise's two cells into a
-verdict with a sentence for the student.
+verdict with a sentence for the student. A translated lesson (``notebooks/zh/``) is graded the
+same way, with the English lesson's cells; its verdicts are translated when they are shown
+(``python -m ckpt_helpers check``, :mod:`ckpt_kit.i18n`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ckpt_kit.exercises import STUB, Exercise, find_exercises
+from ckpt_kit.i18n import DEFAULT, notebook_language
 from ckpt_kit.paths import REFERENCES_DIR, SANITIZE_FILE
 from ckpt_kit.terminal import strip_ansi
+from ckpt_kit.translation import same_code
 
 if TYPE_CHECKING:  # only for type hints: nbformat is imported by the functions that use it
     from nbformat import NotebookNode
@@ -236,15 +240,18 @@ def _read_submission(path: Path) -> tuple[NotebookNode, NotebookNode]:
 def _check_cell_notes(student: NotebookNode, reference: NotebookNode,
                       exercises: list[Exercise]) -> dict[int, str]:
     """Per exercise, a note when the student's check cell was deleted or edited."""
-    checks = {cell.source.split("\n")[0].strip(): cell.source.strip()
-              for cell in student.cells if cell.cell_type == "code"}
+    code = [cell for cell in student.cells if cell.cell_type == "code"]
+    by_id = {cell.get("id"): cell.source.strip() for cell in code}
+    checks = {cell.source.split("\n")[0].strip(): cell.source.strip() for cell in code}
     sources = {cell.id: cell.source for cell in reference.cells}
+    translated = notebook_language(student) != DEFAULT  # its comments are in its language
     notes = {}
     for ex in exercises:
-        mine = checks.get(sources[ex.check_id].split("\n")[0].strip())
+        mine = by_id.get(ex.check_id) or checks.get(sources[ex.check_id].split("\n")[0].strip())
         if mine is None:
             notes[ex.number] = "your notebook has no check cell for it; the lesson's was used"
-        elif mine != sources[ex.check_id].strip():
+        elif mine != sources[ex.check_id].strip() and not (
+                translated and same_code(sources[ex.check_id], mine)):
             notes[ex.number] = "your check cell was edited; the lesson's own check was used"
     return notes
 

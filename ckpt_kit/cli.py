@@ -1,5 +1,5 @@
-"""The kit's command line: ``python -m ckpt_helpers check | grade | student | inspect |
-mutants``."""
+"""The kit's command line: ``python -m ckpt_helpers check | grade | student | translate |
+inspect | mutants | nbgrader-course``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ckpt_kit.errors import CheckpointError
 from ckpt_kit.paths import KIT_DIR, SOLUTIONS_DIR
 
 # the commands that work on the instructor notebooks, which only a clone of the kit has
-_NEED_SOLUTIONS = ("student", "mutants", "nbgrader-course")
+_NEED_SOLUTIONS = ("student", "mutants", "nbgrader-course", "translate")
 
 
 def _inspect(files: Sequence[Path]) -> int:
@@ -36,26 +36,83 @@ def _student(execute: bool, lessons: Sequence[str]) -> int:
     return 0
 
 
-def _check(notebook: Path, timeout: float) -> int:
-    from ckpt_kit.checker import check_notebook
+def _translate(lang: str, execute: bool, lessons: Sequence[str]) -> int:
+    from ckpt_kit.editions import write_edition
+    from ckpt_kit.translation import problems, update_catalogs
 
-    print(f"Checking {notebook.name}: running the lesson with your answers...", flush=True)
+    for path in update_catalogs(lang):
+        print(f"updated {path.relative_to(KIT_DIR)}")
+    for path, english in write_edition(lang, execute, lessons=tuple(lessons)).items():
+        left = f" ({len(english)} cells still in English)" if english else ""
+        print(f"wrote {path.relative_to(KIT_DIR)} and solutions/{path.name}{left}")
+    found = problems(lang)
+    if found:
+        print(f"{len(found)} catalog entries need a translator (tests/test_translation.py "
+              "names each):", *found[:10], sep="\n  ")
+    return 0
+
+
+def _language(notebook: Path, option: str | None) -> str:
+    """The language to report in: ``--lang``, else the notebook's own, else English."""
+    import json
+
+    from ckpt_kit.i18n import DEFAULT, language, notebook_language
+
+    if option:
+        return language(option)
+    try:
+        return notebook_language(json.loads(notebook.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return DEFAULT
+
+
+def _titles(notebook: Path) -> dict[str, str]:
+    """The exercise titles of a translated notebook, by the id of their check cells."""
+    import nbformat
+
+    from ckpt_kit.exercises import _CHECK_LINE
+
+    try:
+        cells = nbformat.read(notebook, as_version=4).cells
+    except Exception:  # the checker itself says what is wrong with the file
+        return {}
+    return {cell.get("id"): match.group(2).strip() for cell in cells
+            if cell.cell_type == "code" and (match := _CHECK_LINE.match(cell.source.lstrip()))}
+
+
+def _check(notebook: Path, timeout: float, lang_option: str | None = None) -> int:
+    from ckpt_kit.checker import check_notebook
+    from ckpt_kit.i18n import DEFAULT, translate
+
+    lang = _language(notebook, lang_option)
+
+    def say(message: str) -> str:
+        return translate(message, lang)
+
+    print(say(f"Checking {notebook.name}: running the lesson with your answers..."), flush=True)
     try:
         results = check_notebook(notebook, timeout)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(say(f"error: {error}"), file=sys.stderr)
         return 2
+    titles = _titles(notebook) if lang != DEFAULT else {}
     for result in results:
-        title = f" ({result.exercise.title})" if result.exercise.title else ""
-        print(f"  Exercise {result.exercise.number}{title}: {result.message}")
+        exercise, message = result.exercise, say(result.message)
+        if lang == DEFAULT:
+            title = f" ({exercise.title})" if exercise.title else ""
+            print(f"  Exercise {exercise.number}{title}: {message}")
+        else:
+            title = titles.get(exercise.check_id) or exercise.title
+            print(say(f"  Exercise {exercise.number} ({title}): {message}"))
         if result.note:
-            print(f"    (note: {result.note})")
+            print(say(f"    (note: {result.note})"))
     passed = sum(result.passed for result in results)
-    print(f"{passed} of {len(results)} exercises passed.")
+    print(say(f"{passed} of {len(results)} exercises passed."))
     touched = [str(r.exercise.number) for r in results if r.note]
     if touched:  # graded with the lesson's checks, but the student's own notebook lost them
-        print(f"Your notebook's check cells of Exercise {', '.join(touched)} are missing or "
-              "edited: copy them back from a fresh copy of the lesson, to run them yourself.")
+        print(say(f"Your notebook's check cells of Exercise {', '.join(touched)} are missing or "
+                  "edited: copy them back from a fresh copy of the lesson, to run them "
+                  "yourself."))
     return 0 if passed == len(results) and not touched else 1
 
 
@@ -124,11 +181,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("notebook", type=Path)
     check.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
                        help="time each answer and its check may take (300)")
+    check.add_argument("--lang", metavar="LANG", help="report in this language (en, zh-CN); "
+                                                      "by default the notebook's own")
     student = commands.add_parser("student", help="regenerate notebooks/*.ipynb from solutions/")
     student.add_argument("--execute", action="store_true",
                          help="re-run every instructor notebook first and store its outputs")
     student.add_argument("lessons", nargs="*", metavar="NN",
                          help="only these lessons (e.g. 03 04); all when none is given")
+    translate = commands.add_parser("translate", help="update the translation catalogs from "
+                                                      "the English lessons and write notebooks/zh")
+    translate.add_argument("--lang", default="zh-CN", help="the edition's language (zh-CN)")
+    translate.add_argument("--execute", action="store_true",
+                           help="re-run every translated instructor notebook, storing its outputs")
+    translate.add_argument("lessons", nargs="*", metavar="NN",
+                           help="only these lessons (e.g. 03 04); all when none is given")
     inspect = commands.add_parser("inspect", help="tell what a checkpoint file holds, "
                                                   "without running anything in it")
     inspect.add_argument("files", type=Path, nargs="+", metavar="FILE")
@@ -170,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _mutants(args.lessons, args.jobs, args.readme)
     if args.command == "inspect":
         return _inspect(args.files)
+    if args.command == "translate":
+        return _translate(args.lang, args.execute, args.lessons)
     if args.command == "student":
         return _student(args.execute, args.lessons)
-    return _check(args.notebook, args.timeout)
+    return _check(args.notebook, args.timeout, args.lang)

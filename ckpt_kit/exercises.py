@@ -82,14 +82,14 @@ def find_exercises(nb: NotebookNode) -> list[Exercise]:
     return exercises
 
 
-def _blank_solutions(source: str) -> str:
+def _blank_solutions(source: str, stub: tuple[str, str] = STUB) -> str:
     """Replace each SOLUTION_BEGIN..SOLUTION_END region by the stub, at the same indent."""
     out: list[str] = []
     inside = False
     for line in source.splitlines():
         if line.strip() == SOLUTION_BEGIN:
             indent = line[: len(line) - len(line.lstrip())]
-            out += [indent + stub for stub in STUB]
+            out += [indent + line for line in stub]
             inside = True
         elif line.strip() == SOLUTION_END:
             inside = False
@@ -126,11 +126,14 @@ def clean_notebook(nb: NotebookNode) -> NotebookNode:
     >>> import nbformat; clean_notebook(nbformat.v4.new_notebook()).metadata["kernelspec"]["name"]
     'python3'
     """
+    language = nb.metadata.get("ckpt_kit")  # a translated lesson's language (ckpt_kit.i18n)
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
                        "name": "python3"},
         "language_info": {"name": "python"},
     }
+    if language:
+        nb.metadata["ckpt_kit"] = language
     graded = nbgrader_metadata(nb)
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
@@ -153,11 +156,13 @@ def clean_notebook(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
-def make_student_notebook(solution: NotebookNode, *, blank: bool = True) -> NotebookNode:
+def make_student_notebook(solution: NotebookNode, *, blank: bool = True,
+                          stub: tuple[str, str] = STUB) -> NotebookNode:
     """The student version of an instructor notebook: answers blanked, their outputs cleared.
 
     With ``blank=False`` the answers stay and only the outputs go: the source notebook of an
     nbgrader course, whose ``generate_assignment`` blanks the answers itself.
+    A translated lesson passes its own ``stub``, whose comment is in its language.
 
     >>> import nbformat; make_student_notebook(nbformat.v4.new_notebook()).cells
     []
@@ -167,7 +172,7 @@ def make_student_notebook(solution: NotebookNode, *, blank: bool = True) -> Note
     for cell in nb.cells:
         if cell.id in cell_ids:
             if blank:
-                cell.source = _blank_solutions(cell.source)
+                cell.source = _blank_solutions(cell.source, stub)
             cell.outputs, cell.execution_count = [], None
         elif PREDICT_TAG in cell.metadata.get("tags", []):  # students predict before they run
             cell.outputs, cell.execution_count = [], None

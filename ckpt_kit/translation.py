@@ -204,7 +204,8 @@ def kit_entries() -> list[Wanted]:
     from ckpt_kit.environment import SETUP_CELL
 
     wanted = [Wanted(SETUP_CELL_ID, SETUP_CELL, "the set-up cell of every lesson"),
-              Wanted(STUB_CONTEXT, STUB[0], "the first line of a blank answer")]
+              Wanted(STUB_CONTEXT, STUB[0], "the first line of a blank answer"),
+              Wanted(None, "passed", "ckpt_kit/checker.py: the verdict on a passed exercise")]
     for name in KIT_SOURCES:
         path = PACKAGE_DIR / name
         functions = ("_check",) if name == "cli.py" else ()

@@ -55,21 +55,22 @@ def run_checker(notebook: Path, *options: str) -> tuple[int, dict[int, str], str
 
 def fill(source: str, answer: str) -> str:
     """Put `answer` where the student notebook's stub is, at the stub's indent."""
-    lines = source.split("\n")
-    first = next(i for i, line in enumerate(lines) if line.strip() == STUB[0])
-    assert lines[first + 1].strip() == STUB[1]
+    lines = source.split("\n")  # the stub's comment is in the notebook's language
+    first = next(i for i, line in enumerate(lines[:-1]) if line.lstrip().startswith("#") and
+                 lines[i + 1].strip() == STUB[1])
     indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
     return "\n".join(lines[:first] + [textwrap.indent(answer, indent)] + lines[first + 2:])
 
 
-def answered_notebook(tmp_path, name: str, answers: dict[int, str], forge_outputs: bool):
+def answered_notebook(tmp_path, name: str, answers: dict[int, str], forge_outputs: bool,
+                      students_dir: Path = NOTEBOOKS_DIR):
     """A copy of the student notebook with `answers` filled in, saved as a student would.
 
     With `forge_outputs`, every check cell is gutted to a bare `print(...passed)` and every
     answer and check cell carries stored outputs saying the exercise passed: what a student's
     file holds after editing the checks, or pasting outputs in.
     """
-    nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    nb = nbformat.read(students_dir / name, as_version=4)
     cells = {cell.id: cell for cell in nb.cells}
     for ex in find_exercises(nbformat.read(SOLUTIONS_DIR / name, as_version=4)):
         if ex.number in answers:
@@ -85,6 +86,19 @@ def answered_notebook(tmp_path, name: str, answers: dict[int, str], forge_output
     path = folder / name
     nbformat.write(nb, path)
     return path
+
+
+def english_left(message: str, lang: str = "zh-CN") -> list[str]:
+    """The English sentences of the kit's message templates still found in a translated
+    message: what a missing translation leaves (three words in a row, outside the fields)."""
+    from ckpt_kit.i18n import _FIELD, catalog
+
+    found = []
+    for english in catalog(lang).exact:  # every translated message, templates included
+        for part in _FIELD.split(english):
+            if re.search(r"[A-Za-z]{2,} [a-z]{2,} [a-z]{2,}", part) and part.strip() in message:
+                found.append(part.strip())
+    return found
 
 
 def answer_cases(kind: str, most: int | None = None) -> list[tuple[str, int]]:

@@ -68,6 +68,7 @@ READ_CELLS = """() => {
       errors: outputs.filter(o => o.output_type === "error").map(o => o.ename),
       widgets: node.querySelectorAll(".jp-OutputArea-output .jupyter-widgets").length,
       images: node.querySelectorAll(".jp-OutputArea-output img").length,
+      text: [...node.querySelectorAll(".jp-OutputArea-output")].map(n => n.innerText).join("\n"),
     };
   });
 }"""
@@ -94,6 +95,7 @@ CELL_SHOTS = {"02_train.ipynb": {"s2-train": "progress_bar.png"},
               "01_define_the_net.ipynb": {"ex1-check": "check_verdict.png",
                                           "s3-explore": "state_dict_explorer.png"},
               "04_checkpoints_and_resume.ipynb": {"s3-timeline": "checkpoint_timeline.png"}}
+ZH_SHOTS = {"ex1-check": "zh_check_verdict.png"}  # README.zh-CN.md's screenshots
 
 
 def _free_port() -> int:
@@ -295,3 +297,20 @@ def test_instructor_notebook_runs_to_the_end(browser, lab, name):
 def test_the_rendering_checks_have_something_to_check():
     rendering = expected_rendering("02_train.ipynb").values()
     assert any(widget for widget, _ in rendering) and any(image for _, image in rendering)
+
+
+def test_a_chinese_lesson_runs_and_speaks_chinese(browser, lab):
+    # the Chinese edition's lesson 01, as a student opens it from notebooks/zh/, run to the end
+    name = "01_define_the_net.ipynb"
+    if os.environ.get("KIT_REQUIRE_BROWSER"):  # CI installs a CJK font: Chinese must not be boxes
+        fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
+        assert fonts.strip(), "no font with Chinese glyphs: install fonts-wqy-microhei"
+    cells = run_all(browser, lab, f"notebooks/zh/solutions/{name}", "zh_lesson_01.png", ZH_SHOTS)
+    for cell in cells:
+        assert cell["count"] is not None, f"zh {name}: {cell['first_line']!r} did not run"
+        if "raises-exception" not in cell["tags"]:
+            assert not cell["errors"], f"zh {name}: {cell['first_line']!r} raised {cell['errors']}"
+    check_rendering(name, cells)
+    checks = [c for c in cells if c["first_line"].startswith("# 检查：练习")]
+    assert checks and all("：通过" in c["text"] for c in checks), [c["text"] for c in checks]
+    assert any("\u4e00" <= ch <= "\u9fff" for c in cells for ch in c["first_line"])

@@ -1,14 +1,16 @@
 """The answer checker rejects wrong answers end to end: the first three plausible wrong answers
 of every exercise (tests/answers/) fail with their hints, even when the student's file has gutted
 check cells and stored outputs that claim the check passed (the checker runs the reference checks
-instead). Every listed answer, all of them, is graded in the forked run of test_mutants.py.
+instead). Each hint also has its Chinese translation, for the Chinese edition's students. Every
+listed answer, all of them, is graded in the forked run of test_mutants.py.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from conftest import answer_cases, answered_notebook, run_checker
+from ckpt_kit.i18n import translate
+from conftest import answer_cases, answered_notebook, english_left, run_checker
 from exercise_answers import ANSWERS
 
 pytestmark = pytest.mark.slow  # every listed wrong answer through the checker: pytest -m slow
@@ -25,5 +27,7 @@ def test_wrong_answers_fail_with_a_hint_despite_forged_checks_and_outputs(tmp_pa
     for number, verdict in verdicts.items():
         if number in wrong:
             assert verdict != "passed" and wrong[number][1] in verdict, (number, output)
+            # and the Chinese edition's student reads the same hint in Chinese
+            assert not english_left(translate(verdict, "zh-CN")), (number, verdict)
         else:
             assert verdict.startswith("not answered yet"), (number, output)
