@@ -13,17 +13,14 @@ import re
 # Colab or another hosted Jupyter"); the wheel's file name carries the version.
 INSTALL_LINE = "%pip install ckpt_kit-*.whl"
 
-# Each lesson's first code cell. It must not need the kit: it is what runs where the kit is
-# missing. `_render_traceback_` is IPython's hook for an exception to show its own lines.
+# Each lesson's first code cell. It must not need the kit until it has found it: it is what runs
+# where the kit is missing. A translated lesson passes its own language to use_language. `_render_traceback_` is IPython's hook for an exception to show its own lines.
 SETUP_CELL_ID = "kit-installed"
-LANGUAGE_VARIABLE = "CKPT_KIT_LANGUAGE"  # read by ckpt_kit.i18n: the language of the hints
+LANGUAGE_VARIABLE = "CKPT_KIT_LANGUAGE"  # ckpt_kit.i18n: the language of the checks' hints
 SETUP_CELL = f'''\
-# Set-up: the language of the exercise checks' hints; where the kit is not installed (a hosted
-# notebook such as Colab), this cell stops here and says how to install it.
+# Set-up: where the kit is not installed (a hosted notebook such as Colab), this cell stops here
+# and says how to install it; where it is, it sets the language of the checks' hints and figures.
 import importlib.util
-import os
-
-os.environ["{LANGUAGE_VARIABLE}"] = "en"
 
 if importlib.util.find_spec("ckpt_helpers") is None:
     class KitNotInstalled(Exception):
@@ -32,7 +29,11 @@ if importlib.util.find_spec("ckpt_helpers") is None:
 
     raise KitNotInstalled("This lesson needs the kit: upload its wheel, run  "
                           "{INSTALL_LINE}  in a cell, restart the kernel, then run "
-                          "this notebook again.")'''
+                          "this notebook again.")
+
+from ckpt_kit.i18n import use_language
+
+use_language("en")'''
 
 # The torch releases the kit was run on (README: Tested with). Older or newer ones may work, but
 # the lessons listed in VERSION_NOTES use what changed between them.

@@ -57,6 +57,27 @@ def kernel_language() -> str:
         return DEFAULT
 
 
+# fonts with Chinese glyphs on common systems (Linux, Windows, macOS): what a figure falls back to
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+             "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Arial Unicode MS")
+
+
+def use_language(lang: str) -> None:
+    """Speak ``lang`` in this kernel: the checks' hints (through ``CKPT_KIT_LANGUAGE``, which
+    processes started from here inherit too) and, for Chinese, figures, whose text falls back
+    to an installed font with Chinese glyphs (:data:`CJK_FONTS`). A lesson's set-up cell calls it."""
+    lang = language(lang)
+    os.environ[LANGUAGE_VARIABLE] = lang
+    if lang.startswith("zh"):
+        from matplotlib import font_manager, rcParams
+
+        installed = {font.name for font in font_manager.fontManager.ttflist}
+        chinese = [name for name in CJK_FONTS if name in installed]
+        if chinese:  # Latin text keeps the first font; each missing glyph comes from the next
+            rcParams["font.sans-serif"] = [rcParams["font.sans-serif"][0], *chinese[:1],
+                                           *rcParams["font.sans-serif"][1:]]
+
+
 def notebook_language(nb: Any) -> str:
     """The language a notebook is written in (``metadata.ckpt_kit.language``), else English."""
     try:
@@ -102,7 +123,8 @@ def _template(msgid: str, msgstr: str) -> _Template:
 
 @dataclass(frozen=True)
 class Catalog:
-    """The message translations of one language: exact ones, and templates with fields."""
+    """The message translations of one language: exact ones, and templates with fields (the
+    exact ones too, for messages the code joined with ``+``)."""
 
     exact: dict[str, str]
     templates: tuple[_Template, ...]
@@ -119,7 +141,7 @@ def catalog(lang: str) -> Catalog:
         for entry in polib.pofile(str(path)):
             if entry.msgctxt or entry.obsolete or entry.fuzzy or not entry.msgstr:
                 continue  # a notebook cell (its context is the cell id), or not translated
-            if fields(entry.msgid):
+            if entry.msgid not in exact:
                 literal = len(_FIELD.sub("", entry.msgid))
                 templates.append((literal, _template(entry.msgid, entry.msgstr)))
             exact.setdefault(entry.msgid, entry.msgstr)
@@ -128,23 +150,45 @@ def catalog(lang: str) -> Catalog:
     return Catalog(exact, ordered)
 
 
-def translate(message: str, lang: str, *, depth: int = 0) -> str:
-    """``message`` (an English message the kit wrote) in ``lang``, as far as its catalogs know
-    it; the fields' values are translated too where they are messages themselves."""
-    if lang == DEFAULT or not message or depth > 8:
-        return message
+def _filled(template: _Template, match: re.Match[str], lang: str, depth: int) -> str:
+    values = {name: translate(value, lang, depth=depth + 1)
+              for name, value in zip(template.names, match.groups())}
+    return _FIELD.sub(lambda m: values.get(m.group(), m.group()[0] if m.group() in (
+        "{{", "}}") else m.group()), template.translation)
+
+
+def _known(message: str, lang: str, depth: int) -> str | None:
+    """The translation of ``message``, or ``None`` where no catalog knows it: a message, a
+    template filled in, or several of them joined (the code joined them with ``+``)."""
     table = catalog(lang)
     if message in table.exact:
         return table.exact[message]
     for template in table.templates:
         match = template.pattern.fullmatch(message)
-        if match is None:
-            continue
-        values = {name: translate(value, lang, depth=depth + 1)
-                  for name, value in zip(template.names, match.groups())}
-        return _FIELD.sub(lambda m: values.get(m.group(), m.group()[0] if m.group() in (
-            "{{", "}}") else m.group()), template.translation)
-    return message
+        if match is not None:
+            return _filled(template, match, lang, depth)
+    if depth > 3:
+        return None
+    for template in table.templates:  # a known message, then the rest
+        match = template.pattern.match(message)
+        if match is not None and 0 < match.end() < len(message):
+            rest = _known(message[match.end():], lang, depth + 1)
+            if rest is not None:
+                return _filled(template, match, lang, depth) + rest
+    for english, chinese in table.exact.items():  # something else, then a known message
+        if len(english) >= 12 and message.endswith(english) and len(message) > len(english):
+            head = message[:-len(english)]
+            return (_known(head, lang, depth + 1) or head) + chinese
+    return None
+
+
+def translate(message: str, lang: str, *, depth: int = 0) -> str:
+    """``message`` (an English message the kit wrote) in ``lang``, as far as its catalogs know
+    it; the fields' values are translated too where they are messages themselves."""
+    if lang == DEFAULT or not message or depth > 8:
+        return message
+    known = _known(message, lang, depth)
+    return message if known is None else known
 
 
 def tr(message: str) -> str:

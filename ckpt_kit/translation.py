@@ -93,6 +93,10 @@ class _Mask(ast.NodeTransformer):
             return ast.copy_location(ast.Constant(""), node)
         return node
 
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+        node.value = self.visit(node.value)  # its format spec (":.3f") is code: kept
+        return node
+
     def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
         node.values = [self.visit(v) for v in node.values if isinstance(v, ast.FormattedValue)]
         return node
@@ -224,6 +228,7 @@ def update_catalog(path: Path, wanted: list[Wanted], lang: str) -> polib.POFile:
     import polib
 
     po = polib.pofile(str(path)) if path.is_file() else polib.POFile(wrapwidth=0)
+    text_before = po.__unicode__() if path.is_file() else None
     po.metadata = {"Project-Id-Version": "ckpt-kit", "Language": lang.replace("-", "_"),
                    "MIME-Version": "1.0", "Content-Type": "text/plain; charset=UTF-8",
                    "Content-Transfer-Encoding": "8bit"}
@@ -247,7 +252,6 @@ def update_catalog(path: Path, wanted: list[Wanted], lang: str) -> polib.POFile:
     for entry in old.values():
         entry.obsolete = True
         entries.append(entry)
-    text_before = po.__unicode__() if path.is_file() else None
     po[:] = entries
     if po.__unicode__() != text_before:
         path.parent.mkdir(parents=True, exist_ok=True)

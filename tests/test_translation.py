@@ -5,8 +5,10 @@ checker on them: test_checker_zh.py; in a browser: test_browser.py.)"""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
+import tokenize
 
 import nbformat
 import polib
@@ -17,7 +19,7 @@ from ckpt_kit.exercises import find_exercises
 from ckpt_kit.i18n import catalog, fields, language, locale_folder, notebook_language, translate
 from ckpt_kit.paths import NOTEBOOKS_DIR, SOLUTIONS_DIR
 from ckpt_kit.translation import masked, problems, same_code, update_catalogs
-from terminology import TERMINOLOGY, term_problems, terms
+from terminology import TERMINOLOGY, prose, term_problems, terms
 
 ZH = "zh-CN"
 LESSONS = sorted(p.name for p in SOLUTIONS_DIR.glob("*.ipynb"))
@@ -96,12 +98,14 @@ def test_everything_a_student_reads_is_chinese(name):
     exercises = find_exercises(nb)
     assert exercises and all(CJK.search(ex.title) for ex in exercises)
     for cell in nb.cells:
-        comments = "\n".join(line for line in cell.source.splitlines()
-                             if line.lstrip().startswith("#"))
+        comments = "\n".join(token.string for token in tokenize.generate_tokens(
+            io.StringIO(cell.source).readline) if token.type == tokenize.COMMENT
+            ) if cell.cell_type == "code" else ""
         text = cell.source if cell.cell_type == "markdown" else comments
-        if text.strip():
+        if cell.cell_type == "markdown" or re.search(r"[A-Za-z]{2,} [A-Za-z]{2,}", prose(text)):
             assert CJK.search(text), f"{name} cell {cell.id} has no Chinese: {text[:80]!r}"
-    stubs = [c for c in nb.cells if "raise NotImplementedError()" in c.source]
+    stubs = [c for c in nb.cells
+             if c.cell_type == "code" and "raise NotImplementedError()" in c.source]
     assert stubs and all("# 在这里写你的代码" in c.source for c in stubs)
 
 

@@ -351,10 +351,9 @@ def _check_epochs(loader: _CountingLoader, epochs: int) -> None:
     passes = loader.passes
     hint(sum(passes) > 0, "fine_tune drew no batch from the train_loader it was given: train "
                           "on train_loader, the argument, with train(...) or your own loop")
-    times = f"{len(passes)} time{'' if len(passes) == 1 else 's'}"
     hint(len(passes) == epochs, f"with epochs={epochs}, fine_tune went through train_loader "
-                                f"{times}: train for `epochs` epochs, one pass over train_loader "
-                                "each")
+                                f"{len(passes)} time(s): train for `epochs` epochs, one pass over "
+                                "train_loader each")
     hint(all(n == len(loader) for n in passes), f"with epochs={epochs}, fine_tune drew {passes} "
          f"batches in its passes over train_loader, which has {len(loader)}: in each epoch, "
          "train on every batch")

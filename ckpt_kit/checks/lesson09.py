@@ -156,13 +156,13 @@ def _training_mode_hint(model: nn.Module) -> str:
            "training mode. "
     modes = [layer.training for layer in model.modules()]
     if not model.training and any(modes):
-        return said + ("Setting model.training = False changes the flag of the model alone, "
-                       "not of the layers inside it: call model.eval()")
+        return (f"{said}Setting model.training = False changes the flag of the model alone, "
+                "not of the layers inside it: call model.eval()")
     if any(modes) and not all(modes):
-        return said + ("Some of the model's layers are in eval mode, not all: call model.eval() "
-                       "on the whole model")
-    return said + ("Call model.eval(), with the parentheses, before torch.export.export; "
-                   "torch.no_grad() and inference_mode() do not change the mode")
+        return (f"{said}Some of the model's layers are in eval mode, not all: call "
+                "model.eval() on the whole model")
+    return (f"{said}Call model.eval(), with the parentheses, before torch.export.export; "
+            "torch.no_grad() and inference_mode() do not change the mode")
 
 
 def _same_twice(served: nn.Module, X: torch.Tensor, mode_hint: str) -> torch.Tensor:

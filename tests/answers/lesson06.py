@@ -193,13 +193,13 @@ ANSWERS: dict[int, dict[str, list]] = {
              "optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad])\n"
              "train(model, train_loader, optimizer, 1, progress=False)\n"
              "return optimizer",
-             "fine_tune went through train_loader 1 time:"),
+             "fine_tune went through train_loader 1 time(s):"),
             ("model.fc1.requires_grad_(False)\n"
              "optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad])\n"
              "for epoch in range(epochs):\n"
              "    train(model, train_loader, optimizer, epochs, progress=False)\n"
              "return optimizer",
-             "fine_tune went through train_loader 4 times"),
+             "fine_tune went through train_loader 4 time(s)"),
             # one batch per epoch
             ("model.fc1.requires_grad_(False)\n"
              "optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad])\n"
