@@ -84,7 +84,11 @@ def _check(notebook: Path, timeout: float, lang_option: str | None = None) -> in
     from ckpt_kit.checker import check_notebook
     from ckpt_kit.i18n import DEFAULT, translate
 
-    lang = _language(notebook, lang_option)
+    try:
+        lang = _language(notebook, lang_option)
+    except ValueError as error:  # --lang names a language the kit does not speak
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
     def say(message: str) -> str:
         return translate(message, lang)
@@ -170,8 +174,8 @@ def _nbgrader_course(course_dir: Path, lessons: Sequence[str]) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m ckpt_helpers check NOTEBOOK``, ``... student`` or ``... inspect FILE``."""
+def _parser() -> argparse.ArgumentParser:
+    """The command line's commands and their options."""
     parser = argparse.ArgumentParser(
         prog="python -m ckpt_helpers",
         description="The kit's tools: check a student notebook, grade a class, regenerate "
@@ -221,7 +225,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a new or empty folder for the course")
     course.add_argument("lessons", nargs="*", metavar="NN",
                         help="only these lessons (e.g. 01 02); all when none is given")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ckpt_helpers check NOTEBOOK``, ``... student`` or ``... inspect FILE``."""
+    args = _parser().parse_args(argv)
     if args.command in _NEED_SOLUTIONS and not SOLUTIONS_DIR.is_dir():
         print(f"error: `{args.command}` works on the instructor notebooks, in a clone of the kit "
               f"(notebooks/solutions/), and {SOLUTIONS_DIR} is not there: an installed kit "

@@ -14,7 +14,8 @@ import re
 INSTALL_LINE = "%pip install ckpt_kit-*.whl"
 
 # Each lesson's first code cell. It must not need the kit until it has found it: it is what runs
-# where the kit is missing. A translated lesson passes its own language to use_language. `_render_traceback_` is IPython's hook for an exception to show its own lines.
+# where the kit is missing. A translated lesson passes its own language to use_language.
+# `_render_traceback_` is IPython's hook for an exception to show its own lines.
 SETUP_CELL_ID = "kit-installed"
 LANGUAGE_VARIABLE = "CKPT_KIT_LANGUAGE"  # ckpt_kit.i18n: the language of the checks' hints
 SETUP_CELL = f'''\

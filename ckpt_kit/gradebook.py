@@ -288,8 +288,11 @@ def write_csv(rows: list[Row], path: Path) -> None:
             writer.writerow([getattr(row, field) for field in _FIELDS])
 
 
-def write_feedback(rows: list[Row], folder: Path) -> None:
-    """One Markdown file per student: each lesson's exercises, verdicts and messages."""
+def write_feedback(rows: list[Row], folder: Path, languages: dict[str, str] | None = None) -> None:
+    """One Markdown file per student: each lesson's exercises, verdicts and messages, in the
+    student's language (``languages``: the language of their notebooks; English by default)."""
+    from ckpt_kit.i18n import DEFAULT, translate
+
     folder.mkdir(parents=True, exist_ok=True)
     students: dict[str, list[Row]] = {}
     for row in rows:
@@ -303,7 +306,19 @@ def write_feedback(rows: list[Row], folder: Path) -> None:
                 note = f" (note: {r.note})" if r.note else ""
                 lines.append(f"- Exercise {r.exercise}: **{r.verdict}**: {r.message}{note}")
             lines.append("")
-        (folder / f"{safe_name(student)}.md").write_text("\n".join(lines), encoding="utf-8")
+        lang = (languages or {}).get(student, DEFAULT)
+        text = "\n".join(translate(line, lang) for line in lines)
+        (folder / f"{safe_name(student)}.md").write_text(text, encoding="utf-8")
+
+
+def _language_of(notebook: Path) -> str:
+    """The language a submitted notebook is written in; English if it cannot be read."""
+    from ckpt_kit.i18n import DEFAULT, notebook_language
+
+    try:
+        return notebook_language(json.loads(notebook.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return DEFAULT
 
 
 def grade_class(submissions: Path, out: Path, jobs: int = 2, timeout: float = 120,
@@ -338,7 +353,8 @@ def grade_class(submissions: Path, out: Path, jobs: int = 2, timeout: float = 12
             rows += mine
     rows.sort(key=lambda r: (r.student, r.lesson, r.exercise))
     write_csv(rows, out / "gradebook.csv")
-    write_feedback(rows, out / "feedback")
+    languages = {task.student: _language_of(task.path) for task in tasks}
+    write_feedback(rows, out / "feedback", languages)
     write_chart(rows, out / "summary.png")
     write_html(rows, out / "summary.html", "summary.png")
     summary = _summary(rows, len(tasks), len(to_grade), time.monotonic() - started, out)

@@ -65,17 +65,31 @@ CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "W
 def use_language(lang: str) -> None:
     """Speak ``lang`` in this kernel: the checks' hints (through ``CKPT_KIT_LANGUAGE``, which
     processes started from here inherit too) and, for Chinese, figures, whose text falls back
-    to an installed font with Chinese glyphs (:data:`CJK_FONTS`). A lesson's set-up cell calls it."""
+    to an installed font with Chinese glyphs (:data:`CJK_FONTS`). A lesson's set-up cell calls
+    it."""
     lang = language(lang)
     os.environ[LANGUAGE_VARIABLE] = lang
     if lang.startswith("zh"):
         from matplotlib import font_manager, rcParams
 
+        chinese = _chinese_fonts(font_manager)
+        if chinese and chinese[0] not in rcParams["font.family"]:
+            # Latin text keeps its font; each glyph it lacks comes from the next family
+            rcParams["font.family"] = [*rcParams["font.family"], chinese[0]]
+
+
+def _chinese_fonts(font_manager: Any) -> list[str]:
+    """The fonts of :data:`CJK_FONTS` that matplotlib can use; fonts installed after it made
+    its font cache are added first (matplotlib does not look for new fonts by itself)."""
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    if not installed & set(CJK_FONTS):
+        hints = ("wqy", "notosanscjk", "sourcehansans", "msyh", "simhei", "pingfang", "heiti",
+                 "arial unicode", "arialuni")
+        for path in font_manager.findSystemFonts():
+            if any(hint in Path(path).name.lower().replace("-", "") for hint in hints):
+                font_manager.fontManager.addfont(path)
         installed = {font.name for font in font_manager.fontManager.ttflist}
-        chinese = [name for name in CJK_FONTS if name in installed]
-        if chinese:  # Latin text keeps the first font; each missing glyph comes from the next
-            rcParams["font.sans-serif"] = [rcParams["font.sans-serif"][0], *chinese[:1],
-                                           *rcParams["font.sans-serif"][1:]]
+    return [name for name in CJK_FONTS if name in installed]
 
 
 def notebook_language(nb: Any) -> str:

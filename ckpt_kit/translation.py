@@ -21,7 +21,6 @@ and the sync test fails on them.
 from __future__ import annotations
 
 import ast
-import copy
 import io
 import re
 import tokenize
@@ -30,9 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ckpt_kit.environment import SETUP_CELL_ID
-from ckpt_kit.exercises import (STUB, clean_notebook, make_student_notebook, with_setup_cell)
+from ckpt_kit.exercises import STUB
 from ckpt_kit.i18n import locale_folder
-from ckpt_kit.paths import KIT_DIR, NOTEBOOKS_DIR, PACKAGE_DIR, SOLUTIONS_DIR
+from ckpt_kit.paths import PACKAGE_DIR, SOLUTIONS_DIR
 
 if TYPE_CHECKING:
     import polib
@@ -42,7 +41,10 @@ EDITIONS = {"zh-CN": "zh"}  # language -> its folder under notebooks/
 KIT_CATALOG = "kit"
 STUB_CONTEXT = "stub"  # kit.po's entry for the stub's first line
 # the kit's own messages a student reads: the checker's, and those the checks share
-KIT_SOURCES = ("checker.py", "cli.py", "checks/__init__.py", "checks/probes.py")
+# (in those functions only, where named): the checker's, the feedback of `grade`, the checks' own
+KIT_SOURCES: dict[str, tuple[str, ...]] = {
+    "checker.py": (), "cli.py": ("_check",), "gradebook.py": ("write_feedback",),
+    "checks/__init__.py": (), "checks/probes.py": ()}
 _NOT_MESSAGES = {"EQUIVALENT_MUTANTS"}  # module constants for the instructor, not the student
 _SENTENCE = re.compile(r"[A-Za-z]{2,}")
 
@@ -208,11 +210,11 @@ def kit_entries() -> list[Wanted]:
     from ckpt_kit.environment import SETUP_CELL
 
     wanted = [Wanted(SETUP_CELL_ID, SETUP_CELL, "the set-up cell of every lesson"),
-              Wanted(STUB_CONTEXT, STUB[0], "the first line of a blank answer"),
-              Wanted(None, "passed", "ckpt_kit/checker.py: the verdict on a passed exercise")]
-    for name in KIT_SOURCES:
+              Wanted(STUB_CONTEXT, STUB[0], "the first line of a blank answer")]
+    wanted += [Wanted(None, verdict, "a verdict: ckpt_kit/checker.py (passed), the gradebook")
+               for verdict in ("passed", "wrong", "not answered", "error")]
+    for name, functions in KIT_SOURCES.items():
         path = PACKAGE_DIR / name
-        functions = ("_check",) if name == "cli.py" else ()
         for text, lines in messages(path, functions).items():
             wanted.append(Wanted(None, text, ", ".join(f"ckpt_kit/{name}:{n}" for n in lines)))
     return wanted
@@ -290,7 +292,8 @@ def entry_problem(entry: polib.POEntry) -> str | None:
     if not entry.msgstr.strip():
         return "not translated"
     if entry.fuzzy:
-        old = f" (translated from: {entry.previous_msgid[:60]!r}...)" if entry.previous_msgid else ""
+        old = (f" (translated from: {entry.previous_msgid[:60]!r}...)"
+               if entry.previous_msgid else "")
         return f"stale: its English changed{old}; update the translation, then drop the fuzzy mark"
     if entry.msgctxt is None and sorted(_fields(entry.msgid)) != sorted(_fields(entry.msgstr)):
         return (f"the translation must keep the fields {sorted(set(_fields(entry.msgid)))}, "
@@ -317,7 +320,8 @@ def catalog_problems(path: Path, wanted: list[Wanted], code: dict[str, bool]) ->
     found = []
     for want in wanted:
         entry = entries.get(_key(want.context, want.english))
-        label = f"{name}: {want.where}" if want.context else f"{name}: message {want.english[:70]!r}"
+        label = (f"{name}: {want.where}" if want.context else
+                 f"{name}: message {want.english[:70]!r}")
         if entry is None:
             found.append(f"{label}: no entry; run `python -m ckpt_helpers translate`")
             continue

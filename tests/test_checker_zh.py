@@ -46,4 +46,4 @@ def test_wrong_answers_get_chinese_hints_and_blanks_are_not_answered(tmp_path, n
         assert verdict != "通过" and CJK.search(verdict), (number, output)
         assert not english_left(verdict), (number, english_left(verdict), output)
         if number not in wrong:
-            assert verdict.startswith("尚未作答"), (number, output)
+            assert verdict.startswith("还没有作答"), (number, output)

@@ -180,3 +180,18 @@ def test_the_readmes_link_to_each_other_and_give_the_same_two_commands():
     assert "python -m ckpt_helpers check notebooks/zh/" in chinese
     assert "tests/screenshots/zh_" in chinese
     assert (ZH_DIR / "INSTRUCTOR.md").is_file()
+
+
+def test_a_chinese_students_feedback_is_chinese(tmp_path):
+    from ckpt_kit.gradebook import Row, write_feedback
+
+    hint = "not right yet. Hint: `predict` is not defined: run your answer cell, which must " \
+           "define your function"
+    rows = [Row(student, "03_whole_model_vs_state_dict.ipynb", 1, "wrong", hint)
+            for student in ("li", "ann")]
+    write_feedback(rows, tmp_path, {"li": ZH})
+    chinese = (tmp_path / "li.md").read_text(encoding="utf-8")
+    english = (tmp_path / "ann.md").read_text(encoding="utf-8")
+    assert "# li 的反馈" in chinese and "- 练习 1：**不对**：" in chinese
+    assert translate(hint, ZH) in chinese and "answer cell" not in chinese
+    assert "# Feedback for ann" in english and f"**wrong**: {hint}" in english
