@@ -119,6 +119,7 @@ class _Template:
     pattern: re.Pattern[str]
     names: tuple[str, ...]
     translation: str
+    literal: int  # how many characters of a message its fixed text covers
 
 
 def _template(msgid: str, msgstr: str) -> _Template:
@@ -132,7 +133,8 @@ def _template(msgid: str, msgstr: str) -> _Template:
             names.append(match.group())
         last = match.end()
     parts.append(re.escape(msgid[last:]))
-    return _Template(re.compile("".join(parts), re.DOTALL), tuple(names), msgstr)
+    return _Template(re.compile("".join(parts), re.DOTALL), tuple(names), msgstr,
+                     len(_FIELD.sub("", msgid)))
 
 
 @dataclass(frozen=True)
@@ -164,45 +166,56 @@ def catalog(lang: str) -> Catalog:
     return Catalog(exact, ordered)
 
 
-def _filled(template: _Template, match: re.Match[str], lang: str, depth: int) -> str:
-    values = {name: translate(value, lang, depth=depth + 1)
-              for name, value in zip(template.names, match.groups())}
-    return _FIELD.sub(lambda m: values.get(m.group(), m.group()[0] if m.group() in (
+def _filled(template: _Template, match: re.Match[str], lang: str,
+            depth: int) -> tuple[int, str]:
+    """A template's translation with its fields' values put in (translated where known), and
+    how many characters of the message the catalogs covered."""
+    covered, values = template.literal, {}
+    for name, value in zip(template.names, match.groups()):
+        found = _best(value, lang, depth + 1) if value else None
+        covered += found[0] if found else 0
+        values[name] = found[1] if found else value
+    return covered, _FIELD.sub(lambda m: values.get(m.group(), m.group()[0] if m.group() in (
         "{{", "}}") else m.group()), template.translation)
 
 
-def _known(message: str, lang: str, depth: int) -> str | None:
-    """The translation of ``message``, or ``None`` where no catalog knows it: a message, a
-    template filled in, or several of them joined (the code joined them with ``+``)."""
+@functools.lru_cache(maxsize=4096)
+def _best(message: str, lang: str, depth: int) -> tuple[int, str] | None:
+    """The translation of ``message`` that covers most of it with catalog text (a message, a
+    template filled in, or messages the code joined with ``+``), with that coverage; ``None``
+    where no catalog knows any of it. The most general templates ("{call} raised {error}")
+    match much; the reading that translates the most wins."""
     table = catalog(lang)
     if message in table.exact:
-        return table.exact[message]
-    for template in table.templates:
-        match = template.pattern.fullmatch(message)
-        if match is not None:
-            return _filled(template, match, lang, depth)
-    if depth > 3:
+        return len(message), table.exact[message]
+    if depth > 8:
         return None
-    for template in table.templates:  # a known message, then the rest
-        match = template.pattern.match(message)
-        if match is not None and 0 < match.end() < len(message):
-            rest = _known(message[match.end():], lang, depth + 1)
-            if rest is not None:
-                return _filled(template, match, lang, depth) + rest
-    for english, chinese in table.exact.items():  # something else, then a known message
-        if len(english) >= 12 and message.endswith(english) and len(message) > len(english):
-            head = message[:-len(english)]
-            return (_known(head, lang, depth + 1) or head) + chinese
-    return None
+    found = [_filled(t, m, lang, depth) for t in table.templates
+             if (m := t.pattern.fullmatch(message)) is not None]
+    if depth <= 3 and max((f[0] for f in found), default=0) < len(message):
+        for template in table.templates:  # a known message, then the rest
+            match = template.pattern.match(message)
+            if match is not None and 0 < match.end() < len(message):
+                rest = _best(message[match.end():], lang, depth + 1)
+                if rest is not None:
+                    head = _filled(template, match, lang, depth)
+                    found.append((head[0] + rest[0], head[1] + rest[1]))
+        for english, translation in table.exact.items():  # something, then a known message
+            if len(english) >= 12 and message.endswith(english) and message != english:
+                head = message[:-len(english)]
+                known = _best(head, lang, depth + 1)
+                found.append(((known[0] if known else 0) + len(english),
+                              (known[1] if known else head) + translation))
+    return max(found, key=lambda f: f[0]) if found else None
 
 
-def translate(message: str, lang: str, *, depth: int = 0) -> str:
+def translate(message: str, lang: str) -> str:
     """``message`` (an English message the kit wrote) in ``lang``, as far as its catalogs know
     it; the fields' values are translated too where they are messages themselves."""
-    if lang == DEFAULT or not message or depth > 8:
+    if lang == DEFAULT or not message:
         return message
-    known = _known(message, lang, depth)
-    return message if known is None else known
+    found = _best(message, lang, 0)
+    return message if found is None else found[1]
 
 
 def tr(message: str) -> str:

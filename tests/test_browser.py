@@ -68,7 +68,7 @@ READ_CELLS = """() => {
       errors: outputs.filter(o => o.output_type === "error").map(o => o.ename),
       widgets: node.querySelectorAll(".jp-OutputArea-output .jupyter-widgets").length,
       images: node.querySelectorAll(".jp-OutputArea-output img").length,
-      text: [...node.querySelectorAll(".jp-OutputArea-output")].map(n => n.innerText).join("\n"),
+      text: [...node.querySelectorAll(".jp-OutputArea-output")].map(n => n.innerText).join("\\n"),
     };
   });
 }"""

@@ -195,3 +195,26 @@ def test_a_chinese_students_feedback_is_chinese(tmp_path):
     assert "# li 的反馈" in chinese and "- 练习 1：**不对**：" in chinese
     assert translate(hint, ZH) in chinese and "answer cell" not in chinese
     assert "# Feedback for ann" in english and f"**wrong**: {hint}" in english
+
+
+def test_chinese_markdown_renders_as_written():
+    # a line break inside a paragraph, between two Chinese characters, shows as a space; and
+    # "**时间：**讲解" shows its asterisks (CommonMark: bold that ends in punctuation must be
+    # followed by a space or punctuation)
+    cjk, punctuation = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef", "：；，。！？、）」"
+    block = re.compile(r"\s*([#|>]|[-*+] |\d+\. |```)")
+    found = []
+    for name in LESSONS:
+        for cell in (c for c in _cells(ZH_DIR / name) if c.cell_type == "markdown"):
+            lines = re.sub(r"```.*?```", "", cell.source, flags=re.S).split("\n")
+            for above, line in zip(lines, lines[1:]):
+                if (re.search(f"[{cjk}]$", above) and re.match(f"[{cjk}]", line) and
+                        not block.match(above) and not block.match(line)):
+                    found.append(f"{name} {cell.id}: {above[-20:]!r} / {line[:20]!r}")
+            for line in lines:
+                parts = line.split("**")  # the odd parts are bold
+                found += [f"{name} {cell.id}: **{bold}**{after[:5]}"
+                          for bold, after in zip(parts[1::2], parts[2::2])
+                          if bold and bold[-1] in punctuation and after and
+                          not after[0].isspace() and after[0] not in punctuation]
+    assert not found, "\n".join(found)
