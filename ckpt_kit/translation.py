@@ -266,20 +266,30 @@ def lesson_names(solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
     return [p.stem for p in sorted(Path(solutions_dir).glob("*.ipynb"))]
 
 
-def update_catalogs(lang: str, solutions_dir: Path = SOLUTIONS_DIR,
-                    locale_dir: Path | None = None) -> list[Path]:
-    """Update every catalog of ``lang`` from the English instructor notebooks and the kit."""
+def _catalogs(lang: str, solutions_dir: Path,
+              locale_dir: Path | None) -> list[tuple[Path, list[Wanted], dict[str, bool]]]:
+    """Each catalog of ``lang``, what it must translate now, and which of its contexts are code
+    cells."""
     import nbformat
 
     folder = locale_dir or locale_folder(lang)
-    written = []
+    catalogs = []
     for name in lesson_names(solutions_dir):
         solution = nbformat.read(Path(solutions_dir) / f"{name}.ipynb", as_version=4)
         checks = PACKAGE_DIR / "checks" / f"lesson{name[:2]}.py"
-        update_catalog(folder / f"{name}.po", lesson_entries(solution, checks), lang)
-        written.append(folder / f"{name}.po")
-    update_catalog(folder / f"{KIT_CATALOG}.po", kit_entries(), lang)
-    return [*written, folder / f"{KIT_CATALOG}.po"]
+        catalogs.append((folder / f"{name}.po", lesson_entries(solution, checks),
+                         {c.id: c.cell_type == "code" for c in solution.cells}))
+    catalogs.append((folder / f"{KIT_CATALOG}.po", kit_entries(), {SETUP_CELL_ID: True}))
+    return catalogs
+
+
+def update_catalogs(lang: str, solutions_dir: Path = SOLUTIONS_DIR,
+                    locale_dir: Path | None = None) -> list[Path]:
+    """Update every catalog of ``lang`` from the English instructor notebooks and the kit."""
+    catalogs = _catalogs(lang, solutions_dir, locale_dir)
+    for path, wanted, _ in catalogs:
+        update_catalog(path, wanted, lang)
+    return [path for path, _, _ in catalogs]
 
 
 # --- is a catalog complete? -------------------------------------------------------------------
@@ -339,15 +349,5 @@ def catalog_problems(path: Path, wanted: list[Wanted], code: dict[str, bool]) ->
 def problems(lang: str, solutions_dir: Path = SOLUTIONS_DIR,
              locale_dir: Path | None = None) -> list[str]:
     """Every stale, missing or broken entry of ``lang``'s catalogs, against the English now."""
-    import nbformat
-
-    folder = locale_dir or locale_folder(lang)
-    found = []
-    for name in lesson_names(solutions_dir):
-        solution = nbformat.read(Path(solutions_dir) / f"{name}.ipynb", as_version=4)
-        code = {c.id: c.cell_type == "code" for c in solution.cells}
-        checks = PACKAGE_DIR / "checks" / f"lesson{name[:2]}.py"
-        found += catalog_problems(folder / f"{name}.po", lesson_entries(solution, checks), code)
-    found += catalog_problems(folder / f"{KIT_CATALOG}.po", kit_entries(),
-                              {SETUP_CELL_ID: True})
-    return found
+    return [problem for path, wanted, code in _catalogs(lang, solutions_dir, locale_dir)
+            for problem in catalog_problems(path, wanted, code)]
