@@ -120,30 +120,38 @@ class _Template:
     names: tuple[str, ...]
     translation: str
     literal: int  # how many characters of a message its fixed text covers
+    start: str  # its fixed text before the first field
+    # where it ends with a field: the text before that field, and all before that text
+    separator: str = ""
+    head: re.Pattern[str] | None = None
 
 
 def _template(msgid: str, msgstr: str) -> _Template:
-    parts, names, last = [], [], 0
+    parts, names, last, separator, head = [], [], 0, "", None
     for match in _FIELD.finditer(msgid):
-        parts.append(re.escape(msgid[last:match.start()]))
+        text = msgid[last:match.start()]
+        parts.append(re.escape(text))
         if match.group() in ("{{", "}}"):
             parts.append(re.escape(match.group()[0]))
         else:
+            if match.end() == len(msgid) and text:  # the last field ends the template
+                separator, head = text, re.compile("".join(parts[:-1]), re.DOTALL)
             parts.append("(.*?)")
             names.append(match.group())
         last = match.end()
     parts.append(re.escape(msgid[last:]))
     return _Template(re.compile("".join(parts), re.DOTALL), tuple(names), msgstr,
-                     len(_FIELD.sub("", msgid)))
+                     len(_FIELD.sub("", msgid)), _FIELD.split(msgid)[0], separator, head)
 
 
 @dataclass(frozen=True)
 class Catalog:
     """The message translations of one language: exact ones, and templates with fields (the
-    exact ones too, for messages the code joined with ``+``)."""
+    exact ones too, for messages the code joined with ``+``), also by their first characters."""
 
     exact: dict[str, str]
     templates: tuple[_Template, ...]
+    by_start: dict[str, tuple[_Template, ...]]
 
 
 @functools.lru_cache(maxsize=None)
@@ -163,20 +171,50 @@ def catalog(lang: str) -> Catalog:
             exact.setdefault(entry.msgid, entry.msgstr)
     # the template with the most fixed text first: "{what} is not {kind}" is tried last
     ordered = tuple(t for _, t in sorted(templates, key=lambda pair: -pair[0]))
-    return Catalog(exact, ordered)
+    by_start: dict[str, tuple[_Template, ...]] = {}
+    for template in ordered:
+        if len(template.start) >= _START:
+            by_start[template.start[:_START]] = (*by_start.get(template.start[:_START], ()),
+                                                 template)
+    return Catalog(exact, ordered, by_start)
 
 
-def _filled(template: _Template, match: re.Match[str], lang: str,
+_START = 8  # characters of a message that find the templates it may begin
+
+
+def _filled(template: _Template, groups: tuple[str, ...], lang: str,
             depth: int) -> tuple[int, str]:
     """A template's translation with its fields' values put in (translated where known), and
     how many characters of the message the catalogs covered."""
     covered, values = template.literal, {}
-    for name, value in zip(template.names, match.groups()):
+    for name, value in zip(template.names, groups):
         found = _best(value, lang, depth + 1) if value else None
         covered += found[0] if found else 0
         values[name] = found[1] if found else value
     return covered, _FIELD.sub(lambda m: values.get(m.group(), m.group()[0] if m.group() in (
         "{{", "}}") else m.group()), template.translation)
+
+
+def _readings(template: _Template, message: str, lang: str,
+              depth: int) -> list[tuple[int, str]]:
+    """The ways ``template`` reads ``message``: its fields matched as short as they go, and,
+    where it ends with a field, each split whose last part is a message a catalog knows (``{what}
+    {advice}``: the advice, not a word of the error before it)."""
+    match = template.pattern.fullmatch(message)
+    if match is None:
+        return []
+    readings = [_filled(template, match.groups(), lang, depth)]
+    if template.head is None:
+        return readings
+    table = catalog(lang)
+    at = message.find(template.separator)
+    while at != -1:
+        tail = message[at + len(template.separator):]
+        head = template.head.fullmatch(message[:at])
+        if head is not None and (tail in table.exact or tail[:_START] in table.by_start):
+            readings.append(_filled(template, (*head.groups(), tail), lang, depth))
+        at = message.find(template.separator, at + 1)
+    return readings
 
 
 @functools.lru_cache(maxsize=4096)
@@ -190,15 +228,14 @@ def _best(message: str, lang: str, depth: int) -> tuple[int, str] | None:
         return len(message), table.exact[message]
     if depth > 8:
         return None
-    found = [_filled(t, m, lang, depth) for t in table.templates
-             if (m := t.pattern.fullmatch(message)) is not None]
+    found = [reading for t in table.templates for reading in _readings(t, message, lang, depth)]
     if depth <= 3 and max((f[0] for f in found), default=0) < len(message):
         for template in table.templates:  # a known message, then the rest
             match = template.pattern.match(message)
             if match is not None and 0 < match.end() < len(message):
                 rest = _best(message[match.end():], lang, depth + 1)
                 if rest is not None:
-                    head = _filled(template, match, lang, depth)
+                    head = _filled(template, match.groups(), lang, depth)
                     found.append((head[0] + rest[0], head[1] + rest[1]))
         for english, translation in table.exact.items():  # something, then a known message
             if len(english) >= 12 and message.endswith(english) and message != english:
