@@ -54,16 +54,9 @@ def _translate(lang: str, execute: bool, lessons: Sequence[str]) -> int:
 
 def _language(notebook: Path, option: str | None) -> str:
     """The language to report in: ``--lang``, else the notebook's own, else English."""
-    import json
+    from ckpt_kit.i18n import file_language, language
 
-    from ckpt_kit.i18n import DEFAULT, language, notebook_language
-
-    if option:
-        return language(option)
-    try:
-        return notebook_language(json.loads(notebook.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return DEFAULT
+    return language(option) if option else file_language(notebook)
 
 
 def _titles(notebook: Path) -> dict[str, str]:

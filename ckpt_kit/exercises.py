@@ -89,7 +89,7 @@ def _blank_solutions(source: str, stub: tuple[str, str] = STUB) -> str:
     for line in source.splitlines():
         if line.strip() == SOLUTION_BEGIN:
             indent = line[: len(line) - len(line.lstrip())]
-            out += [indent + line for line in stub]
+            out += [indent + stub_line for stub_line in stub]
             inside = True
         elif line.strip() == SOLUTION_END:
             inside = False

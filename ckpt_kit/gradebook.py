@@ -311,15 +311,6 @@ def write_feedback(rows: list[Row], folder: Path, languages: dict[str, str] | No
         (folder / f"{safe_name(student)}.md").write_text(text, encoding="utf-8")
 
 
-def _language_of(notebook: Path) -> str:
-    """The language a submitted notebook is written in; English if it cannot be read."""
-    from ckpt_kit.i18n import DEFAULT, notebook_language
-
-    try:
-        return notebook_language(json.loads(notebook.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return DEFAULT
-
 
 def grade_class(submissions: Path, out: Path, jobs: int = 2, timeout: float = 120,
                 limits: Limits | None = None, progress: bool = True) -> str:
@@ -327,6 +318,7 @@ def grade_class(submissions: Path, out: Path, jobs: int = 2, timeout: float = 12
     a line on the isolation that was in force for the notebooks graded now)."""
     from tqdm import tqdm
 
+    from ckpt_kit.i18n import file_language
     from ckpt_kit.report import write_chart, write_html
 
     started = time.monotonic()
@@ -353,7 +345,7 @@ def grade_class(submissions: Path, out: Path, jobs: int = 2, timeout: float = 12
             rows += mine
     rows.sort(key=lambda r: (r.student, r.lesson, r.exercise))
     write_csv(rows, out / "gradebook.csv")
-    languages = {task.student: _language_of(task.path) for task in tasks}
+    languages = {task.student: file_language(task.path) for task in tasks}
     write_feedback(rows, out / "feedback", languages)
     write_chart(rows, out / "summary.png")
     write_html(rows, out / "summary.html", "summary.png")

@@ -100,6 +100,17 @@ def notebook_language(nb: Any) -> str:
         return DEFAULT
 
 
+def file_language(notebook: Path) -> str:
+    """The language of a notebook file (:func:`notebook_language`); English where it cannot be
+    read, since whoever reads the file says what is wrong with it."""
+    import json
+
+    try:
+        return notebook_language(json.loads(Path(notebook).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return DEFAULT
+
+
 def locale_folder(lang: str) -> Path:
     """Where the catalogs of ``lang`` live: ``ckpt_kit/locale/zh_CN``."""
     return LOCALE_DIR / lang.replace("-", "_")

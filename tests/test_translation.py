@@ -218,3 +218,22 @@ def test_chinese_markdown_renders_as_written():
                           if bold and bold[-1] in punctuation and after and
                           not after[0].isspace() and after[0] not in punctuation]
     assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_each_chinese_lesson_follows_the_template_in_chinese(name):
+    # the English template (test_notebooks.py) under its Chinese headings, same steps and minutes
+    def text(folder):
+        return "\n".join(c.source for c in _cells(folder / name) if c.cell_type == "markdown")
+
+    english, chinese = text(SOLUTIONS_DIR), text(ZH_DIR / "solutions")
+    assert chinese.startswith(f"# {name[:2]} · ")
+    headings = ["## 你将学到", "## 预备知识", "**时间**：讲解", "## 第 1 步 — ", "## 小结",
+                "## 练习"]
+    positions = [chinese.find(h) for h in headings]
+    assert -1 not in positions and positions == sorted(positions), headings
+    steps = re.findall(r"^## 第 (\d+) 步 — ", chinese, flags=re.M)
+    assert steps == re.findall(r"^## Step (\d+) — ", english, flags=re.M)
+    minutes = re.findall(r"^### 练习 (\d+) — .+（(\d+) 分钟）$", chinese, flags=re.M)
+    assert minutes and minutes == re.findall(r"^### Exercise (\d+) — .+\((\d+) min\)$", english,
+                                             flags=re.M)
